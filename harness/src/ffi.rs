@@ -1,0 +1,144 @@
+//! The C-shaped boundary between the grader (the host) and a learner's cdylib (the plugin).
+//!
+//! Nothing here is meant for learners to call: the export macros and the shims in `shim` use it.
+//! Only `#[repr(C)]` types and `extern "C"` function pointers cross the boundary, so the rustc
+//! version a learner builds with does not matter. Inputs are borrowed for one call; outputs go to
+//! out-params; each side frees only what it allocated. Every byte of this file feeds [`ABI_HASH`],
+//! so any edit here makes old plugins fail the header check instead of misbehaving.
+
+use core::ffi::c_void;
+
+/// Major ABI version. It is also part of every entry symbol's name (`…_v1`).
+pub const ABI_VERSION: u32 = 1;
+
+/// FNV-1a hash of this file's source: the host and the plugin must agree on it.
+pub const ABI_HASH: u64 = fnv1a(include_bytes!("ffi.rs"));
+
+/// The 64-bit FNV-1a hash, usable in constants.
+pub const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// Outcome of one call through a table. Anything but [`STATUS_OK`] means the out-params are unset.
+pub type Status = i32;
+/// The call returned normally and wrote its out-params.
+pub const STATUS_OK: Status = 0;
+/// The learner's code panicked; the message was sent to [`HostApi::report_panic`] first.
+pub const STATUS_PANIC: Status = 1;
+/// The host passed a configuration the plugin cannot represent (for example an unknown algorithm).
+pub const STATUS_INVALID_CONFIG: Status = 2;
+/// `try_acquire` asked for more permits than the limiter can ever hold.
+pub const STATUS_COST_EXCEEDS_CAPACITY: Status = 3;
+
+/// A UTF-8 string borrowed for the duration of one call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Str {
+    /// First byte.
+    pub ptr: *const u8,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+impl Str {
+    /// Borrows `s` for one call.
+    pub fn new(s: &str) -> Str {
+        Str { ptr: s.as_ptr(), len: s.len() }
+    }
+
+    /// Reads the string back.
+    ///
+    /// # Safety
+    /// `ptr..ptr+len` must be valid UTF-8 that outlives `'a`; [`Str::new`] guarantees it for the
+    /// duration of the call it was made for.
+    pub unsafe fn as_str<'a>(self) -> &'a str {
+        core::str::from_utf8_unchecked(core::slice::from_raw_parts(self.ptr, self.len))
+    }
+}
+
+/// Services the host offers the plugin. It lives for the whole worker process.
+#[repr(C)]
+pub struct HostApi {
+    /// Opaque host state passed back to every callback.
+    pub ctx: *mut c_void,
+    /// The virtual monotonic clock, in nanoseconds. Safe to call from any thread.
+    pub now_nanos: extern "C" fn(ctx: *mut c_void) -> u64,
+    /// Receives a panic message; the host copies the bytes before returning.
+    pub report_panic: extern "C" fn(ctx: *mut c_void, message: Str),
+}
+
+/// The first field of every table: checked by the host before it calls anything.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AbiHeader {
+    /// Must equal [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// Must equal [`ABI_HASH`].
+    pub abi_hash: u64,
+    /// `size_of` the whole table, header included.
+    pub table_size: usize,
+}
+
+impl AbiHeader {
+    /// The header this build of the harness writes for a table of type `T`.
+    pub const fn for_table<T>() -> AbiHeader {
+        AbiHeader { abi_version: ABI_VERSION, abi_hash: ABI_HASH, table_size: core::mem::size_of::<T>() }
+    }
+}
+
+/// Entry symbol of a rate limiter plugin. It returns `&'static RateLimiterTable`.
+pub const RATE_LIMITER_SYMBOL: &str = "challenge_rate_limiter_v1";
+
+/// The signature of [`RATE_LIMITER_SYMBOL`].
+pub type RateLimiterEntry = extern "C" fn() -> &'static RateLimiterTable;
+
+/// A rate limiter configuration as it crosses the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimiterConfigC {
+    /// 0 fixed window, 1 sliding log, 2 sliding counter, 3 token bucket.
+    pub algorithm: u32,
+    /// Permits per window, or the bucket's capacity.
+    pub limit: u64,
+    /// Window length, or the time to refill an empty bucket, in nanoseconds.
+    pub window_nanos: u64,
+}
+
+/// A rate limiter decision as it crosses the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DecisionC {
+    /// Whether the permits were granted.
+    pub allowed: bool,
+    /// Permits still available right now, after this decision.
+    pub remaining: u64,
+    /// Nanoseconds until the same request would be allowed; 0 when allowed.
+    pub retry_after_nanos: u64,
+    /// Nanoseconds until the key is back to full capacity.
+    pub reset_after_nanos: u64,
+}
+
+/// The function table a rate limiter plugin exports.
+#[repr(C)]
+pub struct RateLimiterTable {
+    /// Checked before any call.
+    pub header: AbiHeader,
+    /// Builds a limiter; writes an opaque pointer owned by the plugin.
+    pub create: extern "C" fn(host: *const HostApi, config: RateLimiterConfigC, out: *mut *mut c_void) -> Status,
+    /// One decision for `cost` permits on `key`.
+    pub try_acquire:
+        extern "C" fn(host: *const HostApi, this: *const c_void, key: Str, cost: u64, out: *mut DecisionC) -> Status,
+    /// Forgets keys that are indistinguishable from fresh ones.
+    pub cleanup: extern "C" fn(host: *const HostApi, this: *const c_void) -> Status,
+    /// How many keys the limiter currently stores.
+    pub tracked_keys: extern "C" fn(host: *const HostApi, this: *const c_void, out: *mut u64) -> Status,
+    /// Frees the limiter with the plugin's allocator.
+    pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
+}

@@ -1,0 +1,46 @@
+//! # challenge-harness
+//!
+//! The contract between your solution and the `challenge` grader. For each system there is one
+//! safe trait to implement and one macro to export it:
+//!
+//! ```ignore
+//! use challenge_harness::{RateLimiter, /* … */};
+//!
+//! pub struct MyLimiter { /* … */ }
+//! impl RateLimiter for MyLimiter { /* … */ }
+//!
+//! challenge_harness::export_rate_limiter!(MyLimiter);
+//! ```
+//!
+//! Your crate is built as a `cdylib` and loaded into an isolated worker process, which drives it
+//! through scripted scenarios on a virtual [`Clock`]. Read time only from that clock, never from
+//! `std::time::Instant` or `SystemTime`: the grader jumps virtual time forward in an instant.
+//!
+//! Panics inside your methods are caught and reported with their message; the scenario that hit
+//! one stops there and the next scenario starts in a fresh process.
+#![deny(missing_docs)]
+
+mod clock;
+pub mod ffi;
+mod rate_limiter;
+#[doc(hidden)]
+pub mod shim;
+
+pub use clock::{Clock, ManualClock};
+pub use rate_limiter::{Algorithm, CostExceedsCapacity, Decision, RateLimiter, RateLimiterConfig};
+
+/// Exports a [`RateLimiter`] implementation so the grader can load it.
+///
+/// Call it once, at the top level of your crate's `lib.rs`, with your type:
+/// `challenge_harness::export_rate_limiter!(MyLimiter);`. It defines the entry symbol
+/// `challenge_rate_limiter_v1`; your `Cargo.toml` must say `crate-type = ["cdylib"]`.
+#[macro_export]
+macro_rules! export_rate_limiter {
+    ($ty:ty) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn challenge_rate_limiter_v1() -> &'static $crate::ffi::RateLimiterTable {
+            static TABLE: $crate::ffi::RateLimiterTable = $crate::shim::rate_limiter_table::<$ty>();
+            &TABLE
+        }
+    };
+}
