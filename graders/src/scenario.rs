@@ -1,0 +1,124 @@
+//! The systems the graders know, and the system-independent face of a scenario: parse it from an
+//! author's spec, tell what it needs, and judge its observations.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::judgement::Judgement;
+use crate::rate_limiter;
+
+/// A system a challenge can grade; `system = "rate-limiter"` in `challenge.toml`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum System {
+    /// Challenge 1.
+    RateLimiter,
+}
+
+impl System {
+    /// Every system, for error messages that list the choices.
+    pub const ALL: [System; 1] = [System::RateLimiter];
+
+    /// The name authors write.
+    pub fn name(self) -> &'static str {
+        match self {
+            System::RateLimiter => "rate-limiter",
+        }
+    }
+
+    /// The plugin's entry symbol and the export macro that defines it.
+    pub fn entry(self) -> (&'static str, &'static str) {
+        match self {
+            System::RateLimiter => (challenge_harness::ffi::RATE_LIMITER_SYMBOL, "challenge_harness::export_rate_limiter!"),
+        }
+    }
+}
+
+impl fmt::Display for System {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A parsed scenario for one system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ScenarioBody {
+    /// A rate limiter scenario.
+    RateLimiter(rate_limiter::Scenario),
+}
+
+/// What one scenario's worker observed, per system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Observation {
+    /// From a rate limiter scenario.
+    RateLimiter(rate_limiter::Observation),
+}
+
+impl ScenarioBody {
+    /// Parses the system-specific parts of a scenario (exactly one of `steps` and `check`).
+    pub fn parse(
+        system: System,
+        config: serde_json::Value,
+        steps: Option<Vec<serde_json::Value>>,
+        check: Option<serde_json::Value>,
+    ) -> Result<ScenarioBody, SpecProblem> {
+        match system {
+            System::RateLimiter => rate_limiter::parse(config, steps, check).map(ScenarioBody::RateLimiter),
+        }
+    }
+
+    /// Which system it exercises.
+    pub fn system(&self) -> System {
+        match self {
+            ScenarioBody::RateLimiter(_) => System::RateLimiter,
+        }
+    }
+
+    /// Whether the worker must load the reference solution too.
+    pub fn needs_reference(&self) -> bool {
+        match self {
+            ScenarioBody::RateLimiter(s) => s.needs_reference(),
+        }
+    }
+
+    /// Whether it is a performance check, which `test` may skip for speed and which needs the reference.
+    pub fn is_performance(&self) -> bool {
+        self.needs_reference()
+    }
+
+    /// Judges the observations of a worker that reported `DONE`.
+    pub fn judge(&self, seed: u64, observations: &[Observation]) -> Judgement {
+        match self {
+            ScenarioBody::RateLimiter(scenario) => {
+                let ours: Vec<rate_limiter::Observation> = observations
+                    .iter()
+                    .map(|o| match o {
+                        Observation::RateLimiter(o) => o.clone(),
+                    })
+                    .collect();
+                rate_limiter::judge(scenario, seed, &ours)
+            }
+        }
+    }
+}
+
+/// Where in a scenario a spec problem is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpecPart {
+    /// The `config` table.
+    Config,
+    /// The step with this 0-based index.
+    Step(usize),
+    /// The `check` table.
+    Check,
+}
+
+/// A problem in an author's scenario, located so the spec loader can name the line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecProblem {
+    /// Where.
+    pub part: SpecPart,
+    /// What is wrong, phrased as a fix.
+    pub message: String,
+}

@@ -1,0 +1,65 @@
+//! The worker protocol. The parent writes one [`Job`] as JSON to the worker's stdin; the worker
+//! writes [`Record`]s as JSON lines to file descriptor 3 (never stdout, which the learner's code
+//! shares) and ends with [`Record::Done`]. A worker that exits without `Done` has failed,
+//! whatever its exit code.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plugin::LoadProblem;
+use crate::scenario::{Observation, ScenarioBody, System};
+
+/// The file descriptor records travel on.
+pub const RECORD_FD: i32 = 3;
+
+/// One unit of work for a worker process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Job {
+    /// The learner's cdylib.
+    pub learner: PathBuf,
+    /// The reference solution's cdylib, for checks that compare.
+    pub reference: Option<PathBuf>,
+    /// Seed for everything random in the scenario.
+    pub seed: u64,
+    /// What to do.
+    pub task: Task,
+}
+
+/// What a worker does.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Task {
+    /// Load the library and check its ABI header, nothing more.
+    Probe {
+        /// Which table to look for.
+        system: System,
+    },
+    /// Run one scenario.
+    Run {
+        /// The scenario.
+        scenario: ScenarioBody,
+    },
+}
+
+/// One line on the record pipe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    /// The libraries loaded and their headers matched.
+    Loaded,
+    /// A library could not be used.
+    LoadFailed {
+        /// Whose library: the learner's, or the reference's.
+        reference: bool,
+        /// Why.
+        problem: LoadProblem,
+    },
+    /// The learner's constructor (or a call outside any step) panicked.
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+    /// An observation for the judge.
+    Observation(Observation),
+    /// The scenario ran to its end.
+    Done,
+}
