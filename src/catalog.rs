@@ -1,0 +1,130 @@
+//! The catalogue: where challenges live on disk, and how a learner's "1" or "rate-limiter"
+//! becomes a spec.
+//!
+//! Resolution order: `--catalog DIR` (or `CHALLENGE_CATALOG`), then a checkout of this repo found
+//! by walking up from the current directory, then the checkout this binary was built from.
+
+use std::path::{Path, PathBuf};
+
+use crate::spec::{self, ChallengeSpec, SpecError};
+
+/// Problems finding or reading the catalogue.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// No catalogue anywhere.
+    #[error("failed to find the challenge catalogue: no `challenges/` directory in {searched}; pass --catalog DIR")]
+    NotFound {
+        /// Where we looked.
+        searched: String,
+    },
+    /// Reading the challenges directory failed.
+    #[error("failed to read {}: {source}", dir.display())]
+    Read {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A spec is broken.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// Two challenges claim one number.
+    #[error("challenges {first:?} and {second:?} both have id = {id}; ids must be unique")]
+    DuplicateId {
+        /// The number.
+        id: u32,
+        /// One directory.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// The learner asked for a challenge that does not exist.
+    #[error("no challenge {query:?}: use a number or slug from `challenge list` ({known})")]
+    Unknown {
+        /// What they typed.
+        query: String,
+        /// What exists.
+        known: String,
+    },
+}
+
+/// All challenges, in id order.
+#[derive(Debug)]
+pub struct Catalog {
+    /// The directory holding `challenges/` (and, in a checkout, `harness/` and `solutions/`).
+    pub root: PathBuf,
+    /// Loaded specs.
+    pub challenges: Vec<ChallengeSpec>,
+}
+
+/// The checkout this binary was built from.
+const BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");
+
+impl Catalog {
+    /// Finds the catalogue root.
+    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, CatalogError> {
+        if let Some(dir) = explicit {
+            return if dir.join("challenges").is_dir() {
+                Ok(dir.to_owned())
+            } else {
+                Err(CatalogError::NotFound { searched: dir.display().to_string() })
+            };
+        }
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let checkout = cwd.ancestors().find(|d| d.join("challenges").is_dir() && d.join("harness/Cargo.toml").is_file());
+        if let Some(dir) = checkout {
+            return Ok(dir.to_owned());
+        }
+        let built_from = Path::new(BUILT_FROM);
+        if built_from.join("challenges").is_dir() {
+            return Ok(built_from.to_owned());
+        }
+        Err(CatalogError::NotFound { searched: format!("{} and its parents, and {BUILT_FROM}", cwd.display()) })
+    }
+
+    /// Loads every `challenges/*/challenge.toml` under `root`.
+    pub fn load(root: &Path) -> Result<Catalog, CatalogError> {
+        let dir = root.join("challenges");
+        let read_err = |source| CatalogError::Read { dir: dir.clone(), source };
+        let mut challenges: Vec<ChallengeSpec> = Vec::new();
+        for entry in std::fs::read_dir(&dir).map_err(read_err)? {
+            let path = entry.map_err(read_err)?.path().join("challenge.toml");
+            if path.is_file() {
+                challenges.push(spec::load(&path)?);
+            }
+        }
+        challenges.sort_by_key(|c| c.id);
+        if let Some(w) = challenges.windows(2).find(|w| w[0].id == w[1].id) {
+            return Err(CatalogError::DuplicateId { id: w[0].id, first: w[0].dir_name(), second: w[1].dir_name() });
+        }
+        Ok(Catalog { root: root.to_owned(), challenges })
+    }
+
+    /// The challenge a learner means by `query`: `1`, `01`, `rate-limiter` or `01-rate-limiter`.
+    pub fn find(&self, query: &str) -> Result<&ChallengeSpec, CatalogError> {
+        let by_number = query.parse::<u32>().ok();
+        self.challenges
+            .iter()
+            .find(|c| Some(c.id) == by_number || c.slug == query || c.dir_name() == query)
+            .ok_or_else(|| CatalogError::Unknown {
+                query: query.to_owned(),
+                known: self.challenges.iter().map(|c| format!("{} {}", c.id, c.slug)).collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// The harness crate learners' templates depend on.
+    pub fn harness_dir(&self) -> PathBuf {
+        let local = self.root.join("harness");
+        if local.join("Cargo.toml").is_file() {
+            local
+        } else {
+            Path::new(BUILT_FROM).join("harness")
+        }
+    }
+
+    /// The reference solution crate for `spec`, used by performance checks.
+    pub fn reference_dir(&self, spec: &ChallengeSpec) -> PathBuf {
+        self.root.join("solutions").join(spec.dir_name())
+    }
+}

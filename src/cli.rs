@@ -1,0 +1,103 @@
+//! Command-line syntax: raw clap structs, resolved into work by `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  challenge list                       what there is to do, and your progress
+  challenge start 1                    copy challenge 1's template into ./01-rate-limiter
+  challenge test 1                     build ./01-rate-limiter and run the visible scenarios
+  challenge hint 1                     a hint, gentlest first
+  challenge grade solutions            grade every crate under solutions/, hidden scenarios included
+  challenge grade path/to/crate --format json > results.json";
+
+/// Learn and grade backend-systems engineering: real concurrency, virtual time, exact boundaries.
+#[derive(Debug, Parser)]
+#[command(name = "challenge", version, after_help = EXAMPLES)]
+pub struct Cli {
+    /// When to use colors (NO_COLOR is honoured under auto).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// The directory holding `challenges/` (default: this repo's checkout).
+    #[arg(long, global = true, env = "CHALLENGE_CATALOG", value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the challenges and your status on each.
+    List,
+    /// Print a challenge's brief.
+    Show {
+        /// Number or slug, e.g. `1` or `rate-limiter`.
+        challenge: String,
+    },
+    /// Create your solution crate from the challenge's template.
+    Start {
+        /// Number or slug.
+        challenge: String,
+        /// Where to create it (default: ./NN-slug). Existing work is never overwritten.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build your solution and run the visible scenarios.
+    Test {
+        /// Number or slug.
+        challenge: String,
+        /// Your crate (default: ./NN-slug).
+        #[arg(long)]
+        solution: Option<PathBuf>,
+        /// Output format; machine formats go to stdout and the human report to stderr.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Show hints, gentlest first.
+    Hint {
+        /// Number or slug.
+        challenge: String,
+        /// Show tiers up to this one.
+        #[arg(long, default_value_t = 1)]
+        tier: u32,
+        /// Show every tier.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Grade solution crates with every scenario, hidden ones included.
+    Grade {
+        /// Crates, or directories of crates (such as `solutions`).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The challenge they solve (default: inferred from each crate's directory name).
+        #[arg(long)]
+        challenge: Option<String>,
+        /// Output format; machine formats go to stdout and the human report to stderr.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Color on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A report for people.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}

@@ -1,0 +1,116 @@
+//! One module per subcommand; this one resolves what every command shares (colors, the
+//! catalogue) and maps errors to exit codes.
+
+mod grade;
+mod hint;
+mod list;
+mod show;
+mod start;
+mod test;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::cli::{Cli, ColorChoice, Command, Format};
+use crate::exit;
+
+/// Why a command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The catalogue or a spec is broken, or the challenge does not exist.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The user asked for something that cannot be done as asked.
+    #[error("{0}")]
+    Usage(String),
+    /// Reading or writing failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CommandError {
+    /// The exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Catalog(_) | CommandError::Usage(_) => exit::USAGE,
+            CommandError::Io { .. } => exit::INTERNAL,
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CommandError {
+        let context = context.into();
+        move |source| CommandError::Io { context, source }
+    }
+}
+
+/// Settings every command shares, resolved once from the raw flags.
+pub struct Context {
+    /// Color the human report.
+    pub color: bool,
+    /// Show a progress bar (stderr is a terminal).
+    pub progress: bool,
+    /// The catalogue.
+    pub catalog: Catalog,
+}
+
+impl Context {
+    fn resolve(cli: &Cli, human_on_stderr: bool) -> Result<Context, CommandError> {
+        let terminal = if human_on_stderr { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
+        let color = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        colored::control::set_override(color);
+        let root = Catalog::locate(cli.catalog.as_deref())?;
+        Ok(Context { color, progress: std::io::stderr().is_terminal(), catalog: Catalog::load(&root)? })
+    }
+
+    /// Where the human report goes: stderr when a machine format owns stdout.
+    fn human_out(format: Format) -> Box<dyn std::io::Write> {
+        match format {
+            Format::Human => Box::new(std::io::stdout()),
+            Format::Json => Box::new(std::io::stderr()),
+        }
+    }
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
+    let human_on_stderr = matches!(&cli.command, Command::Test { format: Format::Json, .. } | Command::Grade { format: Format::Json, .. });
+    let cx = Context::resolve(&cli, human_on_stderr)?;
+    match cli.command {
+        Command::List => list::run(&cx),
+        Command::Show { challenge } => show::run(&cx, &challenge),
+        Command::Start { challenge, dir } => start::run(&cx, &challenge, dir),
+        Command::Test { challenge, solution, format } => test::run(&cx, &challenge, solution, format),
+        Command::Hint { challenge, tier, all } => hint::run(&cx, &challenge, if all { u32::MAX } else { tier }),
+        Command::Grade { paths, challenge, format } => grade::run(&cx, &paths, challenge.as_deref(), format),
+    }
+}
+
+/// Writes `text` to stdout; the command's exit code is success.
+fn print(text: &str) -> Result<u8, CommandError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(CommandError::io("failed to write to stdout"))?;
+    Ok(crate::exit::PASSED)
+}
+
+/// This executable, which re-runs itself as the worker.
+fn current_exe() -> Result<PathBuf, CommandError> {
+    std::env::current_exe().map_err(CommandError::io("failed to find the challenge executable"))
+}
+
+/// A single-threaded runtime: workers are child processes, so one thread waits on all of them,
+/// and `PR_SET_PDEATHSIG` stays tied to a thread that lives as long as the run.
+fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(CommandError::io("failed to start the async runtime"))
+}

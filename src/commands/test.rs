@@ -1,0 +1,49 @@
+//! `challenge test N`: build the learner's crate and run the visible scenarios, with every
+//! failure explained in full.
+
+use std::path::PathBuf;
+
+use super::{current_exe, runtime, CommandError, Context};
+use crate::cargo_build::Cache;
+use crate::cli::Format;
+use crate::progress::Progress;
+use crate::reporter::{Detail, Fanout, JsonReporter, Reporter, TerminalReporter};
+use crate::results::BuildOutcome;
+use crate::runner::{Mode, Runner, Submission};
+
+pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: Format) -> Result<u8, CommandError> {
+    let spec = cx.catalog.find(query)?;
+    let index = cx.catalog.challenges.iter().position(|c| c.id == spec.id).expect("found above");
+    let path = solution.unwrap_or_else(|| PathBuf::from(spec.dir_name()));
+    if !path.exists() {
+        return Err(CommandError::Usage(format!(
+            "no solution at {}: run `challenge start {}` first, or pass --solution PATH",
+            path.display(),
+            spec.id
+        )));
+    }
+    let mut reporter = reporters(cx, format, Detail::Learner);
+    let runner = Runner { catalog: &cx.catalog, cache: Cache::locate(), exe: current_exe()?, mode: Mode::Test, color: cx.color };
+    let submissions = [Submission { path, challenge: index }];
+    let reports = runtime()?.block_on(runner.run(&submissions, &mut reporter)).map_err(CommandError::io("failed to run the scenarios"))?;
+    reporter.finish(&reports).map_err(CommandError::io("failed to write the report"))?;
+    let report = &reports[0];
+    let all_passed = report.results.iter().all(|r| r.verdict.is_pass());
+    // Progress is a convenience; failing to save it must not fail the test run.
+    let _ = Progress::record(&spec.slug, report.score.percent, all_passed);
+    Ok(match report.build {
+        BuildOutcome::Failed { .. } => crate::exit::BUILD_FAILED,
+        BuildOutcome::Built { .. } if all_passed => crate::exit::PASSED,
+        BuildOutcome::Built { .. } => crate::exit::BELOW_PASS,
+    })
+}
+
+/// The reporters for `format`: the human report always, on stderr when JSON owns stdout.
+pub(super) fn reporters(cx: &Context, format: Format, detail: Detail) -> Fanout {
+    let human = TerminalReporter::new(Context::human_out(format), cx.color, detail, cx.progress);
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(human)];
+    if format == Format::Json {
+        reporters.push(Box::new(JsonReporter::new(Box::new(std::io::stdout()))));
+    }
+    Fanout(reporters)
+}

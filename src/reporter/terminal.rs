@@ -1,0 +1,292 @@
+//! The human report: a line per scenario as it finishes, then each failure in full (step,
+//! virtual time, a diff of expected against actual, a hint), then the rubric table.
+
+use std::io::Write;
+
+use colored::Colorize;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use similar::{ChangeTag, TextDiff};
+
+use super::Reporter;
+use crate::events::RunEvent;
+use crate::results::{BuildOutcome, ScenarioResult, SubmissionReport};
+use crate::spec::Visibility;
+use crate::verdict::Verdict;
+
+/// How much a report shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// A learner's own run: every failure in full, and what to do next.
+    Learner,
+    /// An instructor's run over many crates: a line per scenario and the score; hidden scenarios
+    /// show no steps.
+    Instructor,
+}
+
+/// Writes the human report.
+pub struct TerminalReporter {
+    out: Box<dyn Write>,
+    color: bool,
+    detail: Detail,
+    progress: Option<ProgressBar>,
+    /// The command that shows hints for the challenge being reported, for the closing line.
+    hint_command: Option<String>,
+}
+
+impl TerminalReporter {
+    /// A reporter writing to `out`; `progress` shows a bar on stderr (only pass true for a terminal).
+    pub fn new(out: Box<dyn Write>, color: bool, detail: Detail, progress: bool) -> TerminalReporter {
+        let progress = progress.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(ProgressStyle::with_template("  {spinner} {pos}/{len} {wide_msg}").expect("valid template"));
+            bar
+        });
+        TerminalReporter { out, color, detail, progress, hint_command: None }
+    }
+
+    fn paint(&self, text: &str, style: fn(&str) -> colored::ColoredString) -> String {
+        if self.color {
+            style(text).to_string()
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// Writes with the progress bar out of the way.
+    fn emit(&mut self, text: &str) -> std::io::Result<()> {
+        let out = &mut self.out;
+        match &self.progress {
+            Some(bar) => bar.suspend(|| out.write_all(text.as_bytes()).and_then(|()| out.flush())),
+            None => out.write_all(text.as_bytes()).and_then(|()| out.flush()),
+        }
+    }
+
+    fn verdict_label(&self, verdict: &Verdict) -> String {
+        let label = format!("{:<12}", verdict.kind());
+        if verdict.is_pass() {
+            self.paint(&format!("✓ {label}"), |s| s.green())
+        } else {
+            self.paint(&format!("✗ {label}"), |s| s.red().bold())
+        }
+    }
+
+    fn scenario_line(&self, r: &ScenarioResult) -> String {
+        let points = format!("{}/{}", r.points, r.max_points);
+        let hidden = if r.visibility == Visibility::Hidden { self.paint(" (hidden)", |s| s.dimmed()) } else { String::new() };
+        let mut line = format!("  {} {:<40} {:<12} {:>5}{hidden}", self.verdict_label(&r.verdict), r.name, r.criterion, points);
+        if let Verdict::Pass { note: Some(note) } = &r.verdict {
+            line.push_str(&self.paint(&format!("  {note}"), |s| s.dimmed()));
+        }
+        line.push('\n');
+        line
+    }
+
+    fn failure_block(&self, r: &ScenarioResult) -> String {
+        let mut out = String::new();
+        let title = format!("✗ {} ({}, {}/{} points)", r.name, r.criterion, r.points, r.max_points);
+        out.push_str(&format!("\n{}\n", self.paint(&title, |s| s.red().bold())));
+        if r.visibility == Visibility::Hidden {
+            out.push_str(&format!("  hidden scenario: {}\n", crate::reporter::json::message(&r.verdict, r.visibility)));
+            return out;
+        }
+        out.push_str(&format!("  {}\n", r.description));
+        out.push_str(&format!("  {}\n", self.paint(&format!("seed {}", r.seed), |s| s.dimmed())));
+        match &r.verdict {
+            Verdict::Fail(f) => {
+                let mut place = Vec::new();
+                if let Some(step) = f.step {
+                    place.push(format!("step {step}"));
+                }
+                if let Some(at) = f.at {
+                    place.push(format!("at t={at}"));
+                }
+                let place = if place.is_empty() { String::new() } else { format!("{}: ", place.join(" ")) };
+                out.push_str(&format!("  {}{}\n", self.paint(&place, |s| s.bold()), f.summary));
+                if !f.context.is_empty() {
+                    out.push_str("  earlier calls on this key:\n");
+                    for line in &f.context {
+                        out.push_str(&format!("    {line}\n"));
+                    }
+                }
+                if !f.expected.is_empty() || !f.actual.is_empty() {
+                    out.push_str(&self.diff(&f.expected, &f.actual));
+                }
+                if let Some(hint) = &f.hint {
+                    out.push_str(&format!("  {} {hint}\n", self.paint("hint:", |s| s.yellow().bold())));
+                }
+            }
+            Verdict::Panic { step, at, message } => {
+                let place = match (step, at) {
+                    (Some(step), Some(at)) => format!("step {step} at t={at}: "),
+                    (None, Some(at)) => format!("at t={at}: "),
+                    _ => String::new(),
+                };
+                out.push_str(&format!("  {place}your code panicked: {message}\n"));
+                out.push_str(&self.output_excerpt("stderr", &r.stderr));
+            }
+            other => {
+                out.push_str(&format!("  {}\n", other.explain()));
+                out.push_str(&self.output_excerpt("stderr", &r.stderr));
+                out.push_str(&self.output_excerpt("stdout", &r.stdout));
+            }
+        }
+        out
+    }
+
+    fn diff(&self, expected: &str, actual: &str) -> String {
+        let mut out = format!("    {}\n    {}\n", self.paint("- expected", |s| s.red()), self.paint("+ actual", |s| s.green()));
+        for change in TextDiff::from_lines(expected, actual).iter_all_changes() {
+            let line = change.value().trim_end_matches('\n');
+            let rendered = match change.tag() {
+                ChangeTag::Delete => self.paint(&format!("- {line}"), |s| s.red()),
+                ChangeTag::Insert => self.paint(&format!("+ {line}"), |s| s.green()),
+                ChangeTag::Equal => format!("  {line}"),
+            };
+            out.push_str(&format!("    {rendered}\n"));
+        }
+        out
+    }
+
+    fn output_excerpt(&self, stream: &str, text: &str) -> String {
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(8).collect();
+        if lines.is_empty() {
+            return String::new();
+        }
+        let mut out = format!("  {}\n", self.paint(&format!("your code's {stream} (first lines):"), |s| s.dimmed()));
+        for line in lines {
+            out.push_str(&format!("    {line}\n"));
+        }
+        out
+    }
+
+    fn score_table(&self, report: &SubmissionReport) -> String {
+        let s = &report.score;
+        let mut out = String::from("\n");
+        for c in &s.criteria {
+            let filled = ((c.points as f64 / c.max_points as f64) * 10.0).round() as usize;
+            let bar = format!("{}{}", "█".repeat(filled), "░".repeat(10 - filled));
+            let bar = if c.points == c.max_points { self.paint(&bar, |t| t.green()) } else { self.paint(&bar, |t| t.yellow()) };
+            out.push_str(&format!(
+                "  {:<14} {bar} {:>3}/{:<3} points  {:>5.1}/{:.0}\n",
+                c.name, c.points, c.max_points, c.score, c.weight
+            ));
+        }
+        let verdict = if s.passed {
+            self.paint("passed", |t| t.green().bold())
+        } else {
+            self.paint("below the pass mark", |t| t.red().bold())
+        };
+        out.push_str(&format!(
+            "  {} {:.1}%  level {} ({})  pass mark {:.0}%: {verdict}\n",
+            self.paint("total", |t| t.bold()),
+            s.percent,
+            s.level,
+            s.level_label,
+            s.pass_percent
+        ));
+        if report.hidden_not_run > 0 {
+            out.push_str(&format!(
+                "  {}\n",
+                self.paint(
+                    &format!("{} hidden scenarios run only in `challenge grade`; this score counts visible ones.", report.hidden_not_run),
+                    |t| t.dimmed()
+                )
+            ));
+        }
+        out
+    }
+}
+
+impl Reporter for TerminalReporter {
+    fn report(&mut self, event: &RunEvent<'_>) -> std::io::Result<()> {
+        match event {
+            RunEvent::SubmissionStarted { path, challenge, scenarios } => {
+                self.hint_command = Some(format!("challenge hint {}", challenge.id));
+                if let Some(bar) = &self.progress {
+                    bar.set_length(*scenarios as u64);
+                    bar.set_position(0);
+                    bar.set_message(format!("building {}", path.display()));
+                }
+                let header = format!("challenge {} · {} · {}", challenge.id, challenge.title, path.display());
+                let header = self.paint(&header, |s| s.bold());
+                self.emit(&format!("{header}\n"))
+            }
+            RunEvent::BuildFinished { outcome } => {
+                let text = match outcome {
+                    BuildOutcome::Built { duration } => {
+                        self.paint(&format!("  built in {:.1}s\n\n", duration.as_secs_f64()), |s| s.dimmed())
+                    }
+                    BuildOutcome::Failed { message, rendered } => {
+                        let mut text = String::new();
+                        if let Some(rendered) = rendered {
+                            text.push_str(rendered);
+                            if !rendered.ends_with('\n') {
+                                text.push('\n');
+                            }
+                        }
+                        text.push_str(&format!("  {} {message}\n\n", self.paint("build failed:", |s| s.red().bold())));
+                        text
+                    }
+                };
+                self.emit(&text)
+            }
+            RunEvent::ScenarioStarted { name } => {
+                if let Some(bar) = &self.progress {
+                    bar.set_message(name.to_string());
+                }
+                Ok(())
+            }
+            RunEvent::ScenarioFinished { result } => {
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
+                let line = self.scenario_line(result);
+                self.emit(&line)
+            }
+            RunEvent::SubmissionFinished { report } => {
+                let mut text = String::new();
+                let failures: Vec<&ScenarioResult> = report
+                    .results
+                    .iter()
+                    .filter(|r| !r.verdict.is_pass() && !matches!(r.verdict, Verdict::BuildError))
+                    .collect();
+                let shown = match self.detail {
+                    Detail::Learner => failures.len(),
+                    Detail::Instructor => 0,
+                };
+                for r in failures.iter().take(shown) {
+                    text.push_str(&self.failure_block(r));
+                }
+                text.push_str(&self.score_table(report));
+                if self.detail == Detail::Learner && !failures.is_empty() {
+                    if let Some(hint) = &self.hint_command {
+                        text.push_str(&format!("  next: fix the first failure above, or run `{hint}`\n"));
+                    }
+                }
+                text.push('\n');
+                self.emit(&text)
+            }
+        }
+    }
+
+    fn finish(&mut self, reports: &[SubmissionReport]) -> std::io::Result<()> {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        if reports.len() > 1 {
+            let mut text = self.paint("Summary\n", |s| s.bold());
+            for r in reports {
+                let mark = if r.score.passed { self.paint("✓", |s| s.green()) } else { self.paint("✗", |s| s.red()) };
+                text.push_str(&format!(
+                    "  {mark} {:<40} {:<16} {:>6.1}%  level {}\n",
+                    r.path.display(),
+                    r.challenge.slug,
+                    r.score.percent,
+                    r.score.level
+                ));
+            }
+            self.emit(&text)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! The results of a run as plain data: per scenario, per submission, and the rubric score.
+//! Produced by the runner, consumed by every reporter.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::spec::{ChallengeSpec, Rubric, Visibility};
+use crate::verdict::Verdict;
+
+/// One scenario's result.
+#[derive(Clone, Debug)]
+pub struct ScenarioResult {
+    /// Scenario name.
+    pub name: String,
+    /// Rubric criterion.
+    pub criterion: String,
+    /// Visible or hidden.
+    pub visibility: Visibility,
+    /// What the scenario checks.
+    pub description: String,
+    /// Points earned: all or nothing.
+    pub points: u32,
+    /// Points available.
+    pub max_points: u32,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Wall time of its worker.
+    pub duration: Duration,
+    /// Its seed.
+    pub seed: u64,
+    /// The start of what the learner's code printed to stderr, for crashes and panics.
+    pub stderr: String,
+    /// The start of what it printed to stdout (often the learner's own debug prints).
+    pub stdout: String,
+}
+
+/// Whether a submission built.
+#[derive(Clone, Debug)]
+pub enum BuildOutcome {
+    /// It built.
+    Built {
+        /// cargo's wall time.
+        duration: Duration,
+    },
+    /// It did not; nothing ran.
+    Failed {
+        /// One line: what failed and how to fix it.
+        message: String,
+        /// cargo's rendered diagnostics, when there are any.
+        rendered: Option<String>,
+    },
+}
+
+/// Which challenge a result is for.
+#[derive(Clone, Debug)]
+pub struct ChallengeRef {
+    /// Number.
+    pub id: u32,
+    /// Slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+}
+
+impl From<&ChallengeSpec> for ChallengeRef {
+    fn from(spec: &ChallengeSpec) -> ChallengeRef {
+        ChallengeRef { id: spec.id, slug: spec.slug.clone(), title: spec.title.clone() }
+    }
+}
+
+/// One submission, graded.
+#[derive(Clone, Debug)]
+pub struct SubmissionReport {
+    /// The crate's path as given.
+    pub path: PathBuf,
+    /// Its challenge.
+    pub challenge: ChallengeRef,
+    /// Whether it built.
+    pub build: BuildOutcome,
+    /// Results in spec order.
+    pub results: Vec<ScenarioResult>,
+    /// Hidden scenarios not run (in `test`).
+    pub hidden_not_run: usize,
+    /// The rubric score.
+    pub score: Score,
+}
+
+/// A rubric score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    /// Weighted points earned.
+    pub score: f64,
+    /// Weighted points available.
+    pub max_score: f64,
+    /// `score / max_score` as a percent.
+    pub percent: f64,
+    /// 1 to 5.
+    pub level: u8,
+    /// What the level means.
+    pub level_label: String,
+    /// At or above the pass mark.
+    pub passed: bool,
+    /// The pass mark.
+    pub pass_percent: f64,
+    /// Per criterion, in rubric order; criteria with no scenario in this run are left out.
+    pub criteria: Vec<CriterionScore>,
+}
+
+/// One criterion's share.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CriterionScore {
+    /// Name.
+    pub name: String,
+    /// Scenario points earned.
+    pub points: u32,
+    /// Scenario points available.
+    pub max_points: u32,
+    /// `weight * points / max_points`.
+    pub score: f64,
+    /// The criterion's weight.
+    pub weight: f64,
+}
+
+impl Score {
+    /// Scores `results` against `rubric`: each criterion contributes its weight times the share of
+    /// its points earned; criteria with no scenario in `results` do not count.
+    pub fn compute(rubric: &Rubric, results: &[ScenarioResult]) -> Score {
+        let criteria: Vec<CriterionScore> = rubric
+            .criteria
+            .iter()
+            .filter_map(|c| {
+                let mine = results.iter().filter(|r| r.criterion == c.name);
+                let (points, max_points) = mine.fold((0, 0), |(p, m), r| (p + r.points, m + r.max_points));
+                (max_points > 0).then(|| CriterionScore {
+                    name: c.name.clone(),
+                    points,
+                    max_points,
+                    score: c.weight * points as f64 / max_points as f64,
+                    weight: c.weight,
+                })
+            })
+            .collect();
+        let score: f64 = criteria.iter().map(|c| c.score).sum();
+        let max_score: f64 = criteria.iter().map(|c| c.weight).sum();
+        let percent = if max_score > 0.0 { 100.0 * score / max_score } else { 0.0 };
+        let level = rubric.level_for(percent);
+        Score {
+            score,
+            max_score,
+            percent,
+            level: level.level,
+            level_label: level.label.clone(),
+            passed: percent >= rubric.pass_percent,
+            pass_percent: rubric.pass_percent,
+            criteria,
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Grading submissions: build each crate, probe its ABI once, run each selected scenario in its
+//! own worker, decide verdicts, score, and emit events for reporters along the way.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use challenge_graders::wire::{Job, Record, Task};
+
+use super::worker_process::{self, Limits, WorkerRun};
+use crate::cargo_build::{self, BuildError, Cache};
+use crate::catalog::Catalog;
+use crate::events::RunEvent;
+use crate::reporter::Reporter;
+use crate::results::{BuildOutcome, ChallengeRef, ScenarioResult, Score, SubmissionReport};
+use crate::spec::{ChallengeSpec, ScenarioSpec, Visibility};
+use crate::verdict::Verdict;
+
+/// Which scenarios run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `challenge test`: visible scenarios only, reported in full.
+    Test,
+    /// `challenge grade`: every scenario; hidden ones reported without their steps.
+    Grade,
+}
+
+/// One crate to grade against one challenge.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// The crate directory.
+    pub path: PathBuf,
+    /// Index into the catalogue's challenges.
+    pub challenge: usize,
+}
+
+/// Everything a run needs, resolved before it starts.
+pub struct Runner<'a> {
+    /// The catalogue.
+    pub catalog: &'a Catalog,
+    /// Build cache.
+    pub cache: Cache,
+    /// This binary, re-executed as the worker.
+    pub exe: PathBuf,
+    /// Test or grade.
+    pub mode: Mode,
+    /// Whether cargo should color its diagnostics.
+    pub color: bool,
+}
+
+impl Runner<'_> {
+    /// Grades every submission in order, reporting as it goes.
+    pub async fn run(&self, submissions: &[Submission], reporter: &mut dyn Reporter) -> std::io::Result<Vec<SubmissionReport>> {
+        let mut references: HashMap<u32, Result<PathBuf, String>> = HashMap::new();
+        let mut reports = Vec::with_capacity(submissions.len());
+        for submission in submissions {
+            let spec = &self.catalog.challenges[submission.challenge];
+            let report = self.grade_one(spec, &submission.path, &mut references, reporter).await?;
+            reporter.report(&RunEvent::SubmissionFinished { report: &report })?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    fn selected<'s>(&self, spec: &'s ChallengeSpec) -> Vec<&'s ScenarioSpec> {
+        spec.scenarios.iter().filter(|s| self.mode == Mode::Grade || s.visibility == Visibility::Visible).collect()
+    }
+
+    async fn grade_one(
+        &self,
+        spec: &ChallengeSpec,
+        path: &Path,
+        references: &mut HashMap<u32, Result<PathBuf, String>>,
+        reporter: &mut dyn Reporter,
+    ) -> std::io::Result<SubmissionReport> {
+        let challenge = ChallengeRef::from(spec);
+        let scenarios = self.selected(spec);
+        let hidden_not_run = spec.scenarios.len() - scenarios.len();
+        reporter.report(&RunEvent::SubmissionStarted { path, challenge: &challenge, scenarios: scenarios.len() })?;
+
+        let built = cargo_build::build(&self.cache, path, self.color).await;
+        let build = match &built {
+            Ok(b) => BuildOutcome::Built { duration: b.duration },
+            Err(e) => BuildOutcome::Failed { message: e.to_string(), rendered: e.rendered().map(str::to_owned) },
+        };
+        reporter.report(&RunEvent::BuildFinished { outcome: &build })?;
+
+        let mut results = Vec::with_capacity(scenarios.len());
+        match built {
+            Err(_) => {
+                for scenario in &scenarios {
+                    let result = self.result(scenario, Verdict::BuildError, None);
+                    reporter.report(&RunEvent::ScenarioFinished { result: &result })?;
+                    results.push(result);
+                }
+            }
+            Ok(built) => {
+                let probe = self.probe(spec, &built.library).await?;
+                for scenario in &scenarios {
+                    reporter.report(&RunEvent::ScenarioStarted { name: &scenario.name })?;
+                    let result = match &probe {
+                        Some(verdict) => self.result(scenario, verdict.clone(), None),
+                        None => self.run_scenario(spec, scenario, &built.library, references).await?,
+                    };
+                    reporter.report(&RunEvent::ScenarioFinished { result: &result })?;
+                    results.push(result);
+                }
+            }
+        }
+        let score = Score::compute(&spec.rubric, &results);
+        Ok(SubmissionReport { path: path.to_owned(), challenge, build, results, hidden_not_run, score })
+    }
+
+    /// Loads the library once; `Some(verdict)` when it cannot be used, which then applies to every
+    /// scenario without starting their workers.
+    async fn probe(&self, spec: &ChallengeSpec, library: &Path) -> std::io::Result<Option<Verdict>> {
+        let job = Job { learner: library.to_owned(), reference: None, seed: 0, task: Task::Probe { system: spec.system } };
+        let limits = Limits::for_timeout(Duration::from_secs(10));
+        let run = worker_process::run(&self.exe, &job, limits).await?;
+        Ok(run.records.iter().find_map(|r| match r {
+            Record::LoadFailed { problem, .. } => Some(Verdict::AbiMismatch { problem: problem.clone() }),
+            _ => None,
+        }))
+    }
+
+    async fn run_scenario(
+        &self,
+        spec: &ChallengeSpec,
+        scenario: &ScenarioSpec,
+        library: &Path,
+        references: &mut HashMap<u32, Result<PathBuf, String>>,
+    ) -> std::io::Result<ScenarioResult> {
+        let reference = if scenario.body.needs_reference() {
+            if !references.contains_key(&spec.id) {
+                let dir = self.catalog.reference_dir(spec);
+                let built = cargo_build::build(&self.cache, &dir, false).await.map(|b| b.library).map_err(|e| describe(&e));
+                references.insert(spec.id, built);
+            }
+            match &references[&spec.id] {
+                Ok(path) => Some(path.clone()),
+                Err(e) => {
+                    let verdict = Verdict::GraderError { detail: format!("the reference solution did not build: {e}") };
+                    return Ok(self.result(scenario, verdict, None));
+                }
+            }
+        } else {
+            None
+        };
+        let job = Job {
+            learner: library.to_owned(),
+            reference,
+            seed: scenario.seed,
+            task: Task::Run { scenario: scenario.body.clone() },
+        };
+        let limits = Limits::for_timeout(scenario.timeout);
+        let run = worker_process::run(&self.exe, &job, limits).await?;
+        let verdict = Verdict::decide(&run, &scenario.body, scenario.seed, &limits);
+        Ok(self.result(scenario, verdict, Some(&run)))
+    }
+
+    /// A result; `run` is the worker run that produced the verdict, if one ran.
+    fn result(&self, scenario: &ScenarioSpec, verdict: Verdict, run: Option<&WorkerRun>) -> ScenarioResult {
+        ScenarioResult {
+            name: scenario.name.clone(),
+            criterion: scenario.criterion.clone(),
+            visibility: scenario.visibility,
+            description: scenario.description.clone(),
+            points: if verdict.is_pass() { scenario.points } else { 0 },
+            max_points: scenario.points,
+            verdict,
+            duration: run.map_or(Duration::ZERO, |r| r.elapsed),
+            seed: scenario.seed,
+            stderr: run.map(|r| r.stderr.text()).unwrap_or_default(),
+            stdout: run.map(|r| r.stdout.text()).unwrap_or_default(),
+        }
+    }
+}
+
+fn describe(e: &BuildError) -> String {
+    match e.rendered() {
+        Some(rendered) => format!("{e}\n{rendered}"),
+        None => e.to_string(),
+    }
+}

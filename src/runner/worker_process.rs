@@ -1,0 +1,216 @@
+//! Spawning one `challenge __worker` process for one scenario, under resource limits, and
+//! collecting everything it did: its records (from fd 3), a capped prefix of its stdout and
+//! stderr, how it ended. Deciding what that means is `verdict`'s job.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use challenge_graders::wire::{Job, Record, RECORD_FD};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::Notify;
+
+/// The limits one worker runs under.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Wall-clock limit; the whole process group is killed after it.
+    pub wall: Duration,
+    /// `RLIMIT_AS` in bytes (address space, not resident memory).
+    pub address_space: u64,
+    /// `RLIMIT_CPU` soft limit in seconds; the hard limit is 2 s higher so SIGXCPU comes first.
+    pub cpu_seconds: u64,
+    /// `RLIMIT_FSIZE` in bytes.
+    pub file_size: u64,
+    /// `RLIMIT_NOFILE`.
+    pub open_files: u64,
+    /// Bytes of stdout and of stderr kept for the report.
+    pub output_kept: usize,
+    /// Bytes of stdout plus stderr after which the worker is killed.
+    pub output_max: u64,
+}
+
+impl Limits {
+    /// Limits for a scenario with wall-clock `timeout`.
+    pub fn for_timeout(timeout: Duration) -> Limits {
+        Limits {
+            wall: timeout,
+            address_space: 2 << 30,
+            cpu_seconds: timeout.as_secs() + 5,
+            file_size: 16 << 20,
+            open_files: 256,
+            output_kept: 16 << 10,
+            output_max: 8 << 20,
+        }
+    }
+}
+
+/// How the worker process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// It exited (or was killed by a signal) on its own.
+    Exited,
+    /// We killed it at the wall-clock limit.
+    TimedOut,
+    /// We killed it for printing too much.
+    OutputFlood,
+}
+
+/// A bounded prefix of one output stream.
+#[derive(Clone, Debug, Default)]
+pub struct Captured {
+    /// The first `output_kept` bytes.
+    pub head: Vec<u8>,
+    /// Bytes seen in all.
+    pub total: u64,
+}
+
+impl Captured {
+    /// The kept bytes as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.head).into_owned()
+    }
+}
+
+/// Everything observed about one worker run.
+#[derive(Debug)]
+pub struct WorkerRun {
+    /// Parsed records, in order.
+    pub records: Vec<Record>,
+    /// How it ended.
+    pub ending: Ending,
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Its stdout.
+    pub stdout: Captured,
+    /// Its stderr.
+    pub stderr: Captured,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Time allowed for pipes to drain after the process group is gone.
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Runs `job` in a fresh worker process (`exe __worker`) under `limits`.
+pub async fn run(exe: &Path, job: &Job, limits: Limits) -> std::io::Result<WorkerRun> {
+    let job_json = serde_json::to_vec(job).map_err(std::io::Error::other)?;
+    let (records_read, records_write) = pipe()?;
+    let write_fd = records_write.as_raw_fd();
+
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("__worker")
+        .env_clear()
+        // One malloc arena per thread would eat the address-space limit in reservations alone.
+        .env("MALLOC_ARENA_MAX", "2")
+        .env("RUST_BACKTRACE", "0")
+        .env("LANG", "C.UTF-8")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    // SAFETY: `limit_child` only makes async-signal-safe calls and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || limit_child(write_fd, &limits));
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn()?;
+    drop(records_write);
+    let pgid = child.id().map(|id| id as i32);
+
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    tokio::spawn(async move {
+        // A worker that dies before reading its job is reported by its exit, not by this write.
+        let _ = stdin.write_all(&job_json).await;
+    });
+    let flood = Arc::new(Notify::new());
+    let stdout = tokio::spawn(drain(child.stdout.take().expect("stdout is piped"), limits, Arc::clone(&flood)));
+    let stderr = tokio::spawn(drain(child.stderr.take().expect("stderr is piped"), limits, Arc::clone(&flood)));
+    let records = tokio::spawn(read_records(records_read));
+
+    let ending = tokio::select! {
+        _ = child.wait() => Ending::Exited,
+        _ = tokio::time::sleep(limits.wall) => Ending::TimedOut,
+        _ = flood.notified() => Ending::OutputFlood,
+    };
+    if let Some(pgid) = pgid {
+        // Kill the group even after a normal exit: the learner may have left processes behind.
+        // SAFETY: signalling a process group we created.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+    let status = child.wait().await?;
+    let elapsed = started.elapsed();
+    let records = tokio::time::timeout(DRAIN_GRACE, records).await.ok().and_then(Result::ok).unwrap_or_default();
+    let stdout = tokio::time::timeout(DRAIN_GRACE, stdout).await.ok().and_then(Result::ok).unwrap_or_default();
+    let stderr = tokio::time::timeout(DRAIN_GRACE, stderr).await.ok().and_then(Result::ok).unwrap_or_default();
+    Ok(WorkerRun { records, ending, status, stdout, stderr, elapsed })
+}
+
+/// Runs in the forked child before `exec`.
+fn limit_child(write_fd: RawFd, limits: &Limits) -> std::io::Result<()> {
+    let check = |rc: libc::c_int| if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) };
+    let set = |resource, soft: u64, hard: u64| {
+        let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+        // SAFETY: plain syscall with a valid pointer.
+        check(unsafe { libc::setrlimit(resource, &limit) })
+    };
+    // SAFETY: plain syscalls on descriptors this process owns.
+    unsafe {
+        if write_fd == RECORD_FD {
+            check(libc::fcntl(write_fd, libc::F_SETFD, 0))?;
+        } else {
+            check(libc::dup2(write_fd, RECORD_FD))?;
+        }
+        check(libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL))?;
+    }
+    set(libc::RLIMIT_AS, limits.address_space, limits.address_space)?;
+    set(libc::RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 2)?;
+    set(libc::RLIMIT_FSIZE, limits.file_size, limits.file_size)?;
+    set(libc::RLIMIT_NOFILE, limits.open_files, limits.open_files)?;
+    set(libc::RLIMIT_CORE, 0, 0)
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills both descriptors on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: freshly created descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+async fn drain(mut stream: impl AsyncRead + Unpin, limits: Limits, flood: Arc<Notify>) -> Captured {
+    let mut captured = Captured::default();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return captured,
+            Ok(n) => {
+                let room = limits.output_kept.saturating_sub(captured.head.len());
+                captured.head.extend_from_slice(&buf[..n.min(room)]);
+                let before = captured.total;
+                captured.total += n as u64;
+                if before <= limits.output_max && captured.total > limits.output_max {
+                    flood.notify_one();
+                }
+            }
+        }
+    }
+}
+
+/// Reads records until the pipe closes. Lines that are not records are dropped: only the worker
+/// writes here, and a verdict never rests on a record's absence alone except `Done`.
+async fn read_records(fd: OwnedFd) -> Vec<Record> {
+    let mut records = Vec::new();
+    let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else { return records };
+    let mut lines = BufReader::new(pipe).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Ok(record) = serde_json::from_str::<Record>(&line) {
+            records.push(record);
+        }
+    }
+    records
+}

@@ -1,0 +1,7 @@
+//! Challenge specs: `challenges/NN-slug/challenge.toml`, versioned and strictly validated.
+
+mod load;
+mod types;
+
+pub use load::{load, SpecError};
+pub use types::{ChallengeSpec, Rubric, ScenarioSpec, Visibility};

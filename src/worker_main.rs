@@ -1,0 +1,28 @@
+//! `challenge __worker`: the process that loads a learner's library. It reads one job from
+//! stdin, writes records to fd 3 and exits. It never prints and never judges.
+
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::process::ExitCode;
+
+use challenge_graders::wire::{Job, RECORD_FD};
+
+/// Runs the job on stdin. Only the parent starts this, with fd 3 open for records.
+pub fn worker_main() -> ExitCode {
+    let mut input = Vec::new();
+    if std::io::stdin().read_to_end(&mut input).is_err() {
+        return ExitCode::from(crate::exit::INTERNAL);
+    }
+    let Ok(job) = serde_json::from_slice::<Job>(&input) else { return ExitCode::from(crate::exit::INTERNAL) };
+    // SAFETY: the parent opened RECORD_FD for us and nothing else in this process owns it.
+    let records = unsafe { std::fs::File::from_raw_fd(RECORD_FD) };
+    let mut emit = |record| {
+        let mut line = serde_json::to_vec(&record).expect("records serialize");
+        line.push(b'\n');
+        // If the parent has gone, there is no one to tell.
+        let _ = (&records).write_all(&line);
+    };
+    // SAFETY: we are the worker process, under the limits the parent set before exec.
+    unsafe { challenge_graders::run_job(&job, &mut emit) };
+    ExitCode::SUCCESS
+}
