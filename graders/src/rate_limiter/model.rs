@@ -15,7 +15,7 @@ pub struct Model {
     keys: HashMap<String, KeyState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct KeyState {
     latest: u64,
     /// Fixed window and sliding counter: the current window index and its count.
@@ -58,15 +58,15 @@ impl Model {
         let config = self.config;
         self.keys.retain(|_, state| {
             let t = now.max(state.latest);
-            // Probing with cost 0 never changes a key, and reports its `remaining`.
-            let mut probe = std::mem::take(state);
+            // Probe a copy with cost 0 to read its `remaining`; the key itself must not move, or
+            // a later backwards clock would see state pruned at a time the key never saw.
+            let mut probe = state.clone();
             let remaining = match config.algorithm.algorithm() {
                 challenge_harness::Algorithm::FixedWindow => fixed_window(&mut probe, config.limit, config.window.0, t, 0).1,
                 challenge_harness::Algorithm::SlidingLog => sliding_log(&mut probe, config.limit, config.window.0, t, 0).1,
                 challenge_harness::Algorithm::SlidingCounter => sliding_counter(&mut probe, config.limit, config.window.0, t, 0).1,
                 challenge_harness::Algorithm::TokenBucket => token_bucket(&mut probe, config.limit, config.window.0, t, 0).1,
             };
-            *state = probe;
             remaining < config.limit
         });
     }
@@ -259,6 +259,20 @@ mod tests {
         let mut m = model(AlgorithmName::FixedWindow, 1, S);
         assert!(decide(&mut m, 5 * S).0);
         assert_eq!(decide(&mut m, 0), (false, 0, S, S));
+    }
+
+    #[test]
+    fn cleanup_does_not_move_a_key_through_time() {
+        // Sliding log, limit 3, W = 10ns, permits at t=5 and t=14. A cleanup at t=16 keeps the key
+        // (the t=14 permit still counts); back at t=14 the t=5 permit must still count too.
+        let mut m = model(AlgorithmName::SlidingLog, 3, 10);
+        assert!(decide(&mut m, 5).0);
+        assert!(decide(&mut m, 14).0);
+        m.cleanup(16);
+        assert_eq!(m.tracked_keys(), 1);
+        let (allowed, remaining, _, _) = decide(&mut m, 14);
+        assert!(allowed);
+        assert_eq!(remaining, 0);
     }
 
     #[test]
