@@ -28,6 +28,8 @@ pub struct ScenarioResult {
     pub duration: Duration,
     /// Its seed.
     pub seed: u64,
+    /// Whether the seed drives randomness in it (and so belongs in the report).
+    pub seeded: bool,
     /// The start of what the learner's code printed to stderr, for crashes and panics.
     pub stderr: String,
     /// The start of what it printed to stdout (often the learner's own debug prints).

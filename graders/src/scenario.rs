@@ -82,9 +82,11 @@ impl ScenarioBody {
         }
     }
 
-    /// Whether it is a performance check, which `test` may skip for speed and which needs the reference.
-    pub fn is_performance(&self) -> bool {
-        self.needs_reference()
+    /// Whether its seed matters (it drives randomness), so reports should print it.
+    pub fn is_seeded(&self) -> bool {
+        match self {
+            ScenarioBody::RateLimiter(s) => matches!(s.script, rate_limiter::Script::Check(_)),
+        }
     }
 
     /// Judges the observations of a worker that reported `DONE`.

@@ -90,7 +90,9 @@ impl TerminalReporter {
             return out;
         }
         out.push_str(&format!("  {}\n", r.description));
-        out.push_str(&format!("  {}\n", self.paint(&format!("seed {}", r.seed), |s| s.dimmed())));
+        if r.seeded {
+            out.push_str(&format!("  {}\n", self.paint(&format!("seed {} (the same seed replays the same run)", r.seed), |s| s.dimmed())));
+        }
         match &r.verdict {
             Verdict::Fail(f) => {
                 let mut place = Vec::new();
@@ -275,11 +277,12 @@ impl Reporter for TerminalReporter {
         }
         if reports.len() > 1 {
             let mut text = self.paint("Summary\n", |s| s.bold());
+            let width = reports.iter().map(|r| r.path.display().to_string().chars().count()).max().unwrap_or(0);
             for r in reports {
                 let mark = if r.score.passed { self.paint("✓", |s| s.green()) } else { self.paint("✗", |s| s.red()) };
                 text.push_str(&format!(
-                    "  {mark} {:<40} {:<16} {:>6.1}%  level {}\n",
-                    r.path.display(),
+                    "  {mark} {:<width$} {:<16} {:>6.1}%  level {}\n",
+                    r.path.display().to_string(),
                     r.challenge.slug,
                     r.score.percent,
                     r.score.level

@@ -170,6 +170,7 @@ impl Runner<'_> {
             verdict,
             duration: run.map_or(Duration::ZERO, |r| r.elapsed),
             seed: scenario.seed,
+            seeded: scenario.body.is_seeded(),
             stderr: run.map(|r| r.stderr.text()).unwrap_or_default(),
             stdout: run.map(|r| r.stdout.text()).unwrap_or_default(),
         }

@@ -36,7 +36,7 @@ impl Limits {
     pub fn for_timeout(timeout: Duration) -> Limits {
         Limits {
             wall: timeout,
-            address_space: 2 << 30,
+            address_space: 1 << 30,
             cpu_seconds: timeout.as_secs() + 5,
             file_size: 16 << 20,
             open_files: 256,

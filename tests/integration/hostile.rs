@@ -1,0 +1,55 @@
+//! Hostile submissions each get their precise verdict, and the next scenario still runs and passes
+//! in a fresh worker. The fixtures misbehave only on the key "hostile", which the first scenario
+//! of tests/fixtures/catalog uses.
+
+use crate::support::{challenge, fixture, verdict};
+
+/// (fixture, verdict of the "hostile" scenario, words its message must contain)
+const HOSTILE: &[(&str, &str, &str)] = &[
+    ("panic", "panic", "hostile panic"),
+    ("infinite-loop", "timeout", "infinite loop"),
+    ("abort", "crash", "SIGABRT"),
+    ("exit-zero", "exited", "std::process::exit"),
+    ("stdout-flood", "output-limit", "printed more than"),
+    ("memory-bomb", "memory-limit", "ran out of memory"),
+    ("thread-stack-overflow", "crash", "SIGSEGV"),
+    ("missing-export", "abi-mismatch", "challenge_rate_limiter_v1"),
+    ("compile-error", "build-error", "did not build"),
+    ("not-cdylib", "build-error", "did not build"),
+];
+
+#[test]
+fn each_hostile_fixture_gets_its_verdict_and_the_run_goes_on() {
+    let paths: Vec<String> = HOSTILE.iter().map(|(name, _, _)| fixture(&format!("hostile/{name}"))).collect();
+    let mut args = vec!["--catalog", "tests/fixtures/catalog", "grade", "--challenge", "1", "--format", "json"];
+    args.extend(paths.iter().map(String::as_str));
+    let run = challenge(&args);
+    assert_eq!(run.code, 3, "two fixtures do not build, so the run reports a build failure; stderr:\n{}", run.stderr);
+    let doc = run.json();
+    for (name, expected, words) in HOSTILE {
+        let path = format!("hostile/{name}");
+        assert_eq!(verdict(&doc, &path, "hostile"), *expected, "{name}");
+        let sub = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with(&path)).unwrap();
+        let message = sub["scenarios"][0]["message"].as_str().unwrap();
+        assert!(message.contains(words), "{name}: message {message:?} should mention {words:?}");
+        let calm = verdict(&doc, &path, "calm");
+        match *expected {
+            // Nothing ran: the same verdict covers every scenario.
+            "build-error" | "abi-mismatch" => assert_eq!(calm, *expected, "{name}"),
+            _ => assert_eq!(calm, "pass", "{name}: the next scenario runs in a fresh worker and passes"),
+        }
+    }
+    let compile = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with("compile-error")).unwrap();
+    assert!(compile["build"]["message"].as_str().unwrap().contains("failed to compile"));
+    let not_cdylib = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with("not-cdylib")).unwrap();
+    assert!(not_cdylib["build"]["message"].as_str().unwrap().contains("crate-type = [\"cdylib\"]"));
+}
+
+#[test]
+fn compile_errors_are_shown_as_cargo_renders_them() {
+    let run = challenge(&["--catalog", "tests/fixtures/catalog", "test", "1", "--solution", &fixture("hostile/compile-error")]);
+    assert_eq!(run.code, 3);
+    assert!(run.stdout.contains("error[E0308]: mismatched types"), "{}", run.stdout);
+    assert!(run.stdout.contains("src/lib.rs:"), "{}", run.stdout);
+    assert!(run.stdout.contains("build failed:"), "{}", run.stdout);
+}

@@ -1,0 +1,10 @@
+//! Integration tests: each module drives the real `challenge` binary for one feature.
+
+mod support;
+
+mod build_errors;
+mod grading;
+mod hostile;
+mod learner;
+mod output;
+mod spec_errors;

@@ -1,0 +1,82 @@
+//! A broken challenge.toml gets an error naming the file, the line and the key, and exit code 2.
+
+use std::path::Path;
+
+use crate::support::{command, repo, run};
+
+/// Writes a catalogue whose only spec is the real one with `from` replaced by `to` (once), and
+/// returns (what `challenge list` printed on stderr, its exit code, the line `to` landed on).
+fn broken(temp: &Path, from: &str, to: &str) -> (String, i32, usize) {
+    let source = std::fs::read_to_string(repo().join("challenges/01-rate-limiter/challenge.toml")).unwrap();
+    assert!(source.contains(from), "the real spec no longer contains {from:?}");
+    let mutated = source.replacen(from, to, 1);
+    let line = mutated[..mutated.find(to).unwrap()].matches('\n').count() + 1;
+    let dir = temp.join("challenges/01-rate-limiter");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("challenge.toml"), mutated).unwrap();
+    let out = run(command(temp, &["--catalog", &temp.display().to_string(), "list"]));
+    (out.stderr, out.code, line)
+}
+
+fn assert_names(stderr: &str, line: usize, words: &[&str]) {
+    assert!(stderr.contains(&format!("01-rate-limiter/challenge.toml:{line}:")), "file and line {line}: {stderr}");
+    for w in words {
+        assert!(stderr.contains(w), "{w:?} missing from: {stderr}");
+    }
+}
+
+#[test]
+fn unknown_top_level_key() {
+    let temp = tempfile::tempdir().unwrap();
+    let (stderr, code, line) = broken(temp.path(), "difficulty = \"intermediate\"", "colour = \"red\"\ndifficulty = \"intermediate\"");
+    assert_eq!(code, 2);
+    assert_names(&stderr, line, &["unknown field `colour`"]);
+}
+
+#[test]
+fn bad_duration_in_a_step() {
+    let temp = tempfile::tempdir().unwrap();
+    let (stderr, code, line) = broken(temp.path(), "{ at = \"999ms\", op = \"burst\"", "{ at = \"999 parsecs\", op = \"burst\"");
+    assert_eq!(code, 2);
+    assert_names(&stderr, line, &["scenario \"fixed-window-edge-burst\", steps[0]", "invalid duration \"999 parsecs\"", "\"250ms\""]);
+}
+
+#[test]
+fn unknown_op() {
+    let temp = tempfile::tempdir().unwrap();
+    let (stderr, code, line) = broken(temp.path(), "op = \"burst\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"", "op = \"brust\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"");
+    assert_eq!(code, 2);
+    assert_names(&stderr, line, &["unknown variant `brust`", "`acquire`"]);
+}
+
+#[test]
+fn unknown_field_in_a_step() {
+    let temp = tempfile::tempdir().unwrap();
+    let (stderr, code, line) = broken(temp.path(), "key = \"u1\", repeat = 5", "key = \"u1\", repeats = 5");
+    assert_eq!(code, 2);
+    assert_names(&stderr, line, &["steps[0]", "unknown field `repeats`"]);
+}
+
+#[test]
+fn unknown_check() {
+    let temp = tempfile::tempdir().unwrap();
+    let (stderr, code, line) = broken(temp.path(), "check = { name = \"differential\"", "check = { name = \"diferential\"");
+    assert_eq!(code, 2);
+    assert_names(&stderr, line, &["check", "unknown variant `diferential`", "`differential`"]);
+}
+
+#[test]
+fn unknown_criterion() {
+    let temp = tempfile::tempdir().unwrap();
+    let (stderr, code, _) = broken(temp.path(), "criterion = \"correctness\"\npoints = 2", "criterion = \"correctnes\"\npoints = 2");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("criterion = \"correctnes\" is not in the rubric"), "{stderr}");
+}
+
+#[test]
+fn newer_format_version() {
+    let temp = tempfile::tempdir().unwrap();
+    let (stderr, code, _) = broken(temp.path(), "format_version = 1", "format_version = 2");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("format_version = 2 is not understood"), "{stderr}");
+}
