@@ -23,6 +23,9 @@ pub enum Detail {
     Instructor,
 }
 
+/// Failures shown in full before the rest are only named.
+const MAX_FAILURE_BLOCKS: usize = 5;
+
 /// Writes the human report.
 pub struct TerminalReporter {
     out: Box<dyn Write>,
@@ -74,8 +77,14 @@ impl TerminalReporter {
         let points = format!("{}/{}", r.points, r.max_points);
         let hidden = if r.visibility == Visibility::Hidden { self.paint(" (hidden)", |s| s.dimmed()) } else { String::new() };
         let mut line = format!("  {} {:<40} {:<12} {:>5}{hidden}", self.verdict_label(&r.verdict), r.name, r.criterion, points);
-        if let Verdict::Pass { note: Some(note) } = &r.verdict {
-            line.push_str(&self.paint(&format!("  {note}"), |s| s.dimmed()));
+        match (&r.verdict, self.detail) {
+            (Verdict::Pass { note: Some(note) }, _) => line.push_str(&self.paint(&format!("  {note}"), |s| s.dimmed())),
+            (Verdict::Pass { note: None }, _) | (_, Detail::Learner) => {}
+            // Instructors see no failure blocks, so each failing row carries its reason.
+            (verdict, Detail::Instructor) => {
+                let reason: String = crate::reporter::json::message(verdict, r.visibility).chars().take(140).collect();
+                line.push_str(&format!("  {reason}"));
+            }
         }
         line.push('\n');
         line
@@ -135,6 +144,34 @@ impl TerminalReporter {
         out
     }
 
+    /// Failures in full, most informative first: scenarios that failed for one shared cause (the
+    /// same panic, the same crash) collapse into one block that names the others.
+    fn failure_blocks(&self, failures: &[&ScenarioResult]) -> String {
+        let mut groups: Vec<(&ScenarioResult, Vec<&str>)> = Vec::new();
+        for r in failures {
+            let shared = match &r.verdict {
+                Verdict::Fail(_) => None,
+                other => groups.iter_mut().find(|(first, _)| !matches!(first.verdict, Verdict::Fail(_)) && first.verdict.explain() == other.explain()),
+            };
+            match shared {
+                Some((_, others)) => others.push(&r.name),
+                None => groups.push((r, Vec::new())),
+            }
+        }
+        let mut out = String::new();
+        for (first, others) in groups.iter().take(MAX_FAILURE_BLOCKS) {
+            out.push_str(&self.failure_block(first));
+            if !others.is_empty() {
+                out.push_str(&format!("  the same failure also stopped: {}\n", others.join(", ")));
+            }
+        }
+        if groups.len() > MAX_FAILURE_BLOCKS {
+            let rest: Vec<&str> = groups[MAX_FAILURE_BLOCKS..].iter().map(|(r, _)| r.name.as_str()).collect();
+            out.push_str(&format!("\n  also failing (fix the ones above first): {}\n", rest.join(", ")));
+        }
+        out
+    }
+
     fn diff(&self, expected: &str, actual: &str) -> String {
         let mut out = format!("    {}\n    {}\n", self.paint("- expected", |s| s.red()), self.paint("+ actual", |s| s.green()));
         for change in TextDiff::from_lines(expected, actual).iter_all_changes() {
@@ -150,7 +187,9 @@ impl TerminalReporter {
     }
 
     fn output_excerpt(&self, stream: &str, text: &str) -> String {
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).take(8).collect();
+        // The backtrace note is std's advice, but learners cannot set the worker's environment.
+        let lines: Vec<&str> =
+            text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE")).take(8).collect();
         if lines.is_empty() {
             return String::new();
         }
@@ -242,6 +281,10 @@ impl Reporter for TerminalReporter {
                 if let Some(bar) = &self.progress {
                     bar.inc(1);
                 }
+                // After a failed build nothing ran; the summary says so once instead of per scenario.
+                if matches!(result.verdict, Verdict::BuildError) {
+                    return Ok(());
+                }
                 let line = self.scenario_line(result);
                 self.emit(&line)
             }
@@ -252,12 +295,12 @@ impl Reporter for TerminalReporter {
                     .iter()
                     .filter(|r| !r.verdict.is_pass() && !matches!(r.verdict, Verdict::BuildError))
                     .collect();
-                let shown = match self.detail {
-                    Detail::Learner => failures.len(),
-                    Detail::Instructor => 0,
-                };
-                for r in failures.iter().take(shown) {
-                    text.push_str(&self.failure_block(r));
+                if let BuildOutcome::Failed { .. } = report.build {
+                    let max: u32 = report.results.iter().map(|r| r.max_points).sum();
+                    text.push_str(&format!("  no scenario ran: 0 of {max} points in {} scenarios\n", report.results.len()));
+                }
+                if self.detail == Detail::Learner {
+                    text.push_str(&self.failure_blocks(&failures));
                 }
                 text.push_str(&self.score_table(report));
                 if self.detail == Detail::Learner && !failures.is_empty() {
