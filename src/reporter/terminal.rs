@@ -229,7 +229,10 @@ impl TerminalReporter {
             out.push_str(&format!(
                 "  {}\n",
                 self.paint(
-                    &format!("{} hidden scenarios run only in `challenge grade`; this score counts visible ones.", report.hidden_not_run),
+                    &match report.hidden_not_run {
+                        1 => "1 hidden scenario runs only in `challenge grade`; this score counts visible ones.".to_owned(),
+                        n => format!("{n} hidden scenarios run only in `challenge grade`; this score counts visible ones."),
+                    },
                     |t| t.dimmed()
                 )
             ));
@@ -334,5 +337,132 @@ impl Reporter for TerminalReporter {
             self.emit(&text)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::path::Path;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use challenge_graders::{Failure, Nanos};
+
+    use super::*;
+    use crate::results::{ChallengeRef, Score};
+    use crate::spec::{Criterion, Level, Rubric};
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn result(name: &str, verdict: Verdict, points: u32) -> ScenarioResult {
+        ScenarioResult {
+            name: name.to_owned(),
+            criterion: "correctness".to_owned(),
+            visibility: Visibility::Visible,
+            description: "Five permits per window.".to_owned(),
+            points,
+            max_points: 2,
+            verdict,
+            duration: Duration::from_millis(3),
+            seed: 7,
+            seeded: false,
+            stderr: String::new(),
+            stdout: String::new(),
+        }
+    }
+
+    fn render(color: bool) -> String {
+        let rubric = Rubric {
+            pass_percent: 60.0,
+            criteria: vec![Criterion { name: "correctness".into(), weight: 40.0, description: String::new() }],
+            levels: (1..=5).map(|l| Level { level: l, min_percent: f64::from(l - 1) * 20.0, label: format!("band {l}") }).collect(),
+        };
+        let mut failure = Failure::new("try_acquire(\"u1\", 1)");
+        failure.step = Some(2);
+        failure.at = Some(Nanos(999_999_999));
+        failure.expected = "allowed: false\nretry_after: 1ns\n".into();
+        failure.actual = "allowed: true\nretry_after: 0s\n".into();
+        failure.hint = Some("Windows are aligned to the clock.".into());
+        let results = vec![result("basics", Verdict::Pass { note: None }, 2), result("boundary", Verdict::Fail(failure), 0)];
+        let challenge = ChallengeRef { id: 1, slug: "rate-limiter".into(), title: "Per-key rate limiter".into() };
+        let report = SubmissionReport {
+            path: "mine".into(),
+            challenge: challenge.clone(),
+            build: BuildOutcome::Built { duration: Duration::from_millis(400) },
+            score: Score::compute(&rubric, &results),
+            results: results.clone(),
+            hidden_not_run: 1,
+        };
+        let out = Shared::default();
+        let mut reporter = TerminalReporter::new(Box::new(out.clone()), color, Detail::Learner, false);
+        reporter.report(&RunEvent::SubmissionStarted { path: Path::new("mine"), challenge: &challenge, scenarios: 2 }).unwrap();
+        reporter.report(&RunEvent::BuildFinished { outcome: &report.build }).unwrap();
+        for r in &results {
+            reporter.report(&RunEvent::ScenarioFinished { result: r }).unwrap();
+        }
+        reporter.report(&RunEvent::SubmissionFinished { report: &report }).unwrap();
+        reporter.finish(std::slice::from_ref(&report)).unwrap();
+        let bytes = out.0.borrow().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn renders_a_failure_with_step_time_diff_and_hint() {
+        let expected = "\
+challenge 1 · Per-key rate limiter · mine
+  built in 0.4s
+
+  ✓ pass         basics                                   correctness    2/2
+  ✗ fail         boundary                                 correctness    0/2
+
+✗ boundary (correctness, 0/2 points)
+  Five permits per window.
+  step 2 at t=999ms 999us 999ns: try_acquire(\"u1\", 1)
+    - expected
+    + actual
+    - allowed: false
+    - retry_after: 1ns
+    + allowed: true
+    + retry_after: 0s
+  hint: Windows are aligned to the clock.
+
+  correctness    █████░░░░░   2/4   points   20.0/40
+  total 50.0%  level 3 (band 3)  pass mark 60%: below the pass mark
+  1 hidden scenario runs only in `challenge grade`; this score counts visible ones.
+  next: fix the first failure above, or run `challenge hint 1`
+
+";
+        assert_eq!(render(false), expected);
+        // Colored output is the same text with escapes around the parts that carry meaning.
+        colored::control::set_override(true);
+        let colored = render(true);
+        assert!(colored.contains("\u{1b}[31m- allowed: false\u{1b}[0m"), "{colored}");
+        assert!(colored.contains("\u{1b}[32m+ allowed: true\u{1b}[0m"), "{colored}");
+        let stripped: String = {
+            let mut out = String::new();
+            let mut chars = colored.chars();
+            while let Some(c) = chars.next() {
+                if c == '\u{1b}' {
+                    chars.by_ref().find(|&c| c == 'm');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        assert_eq!(stripped, expected);
     }
 }
