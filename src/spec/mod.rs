@@ -4,4 +4,6 @@ mod load;
 mod types;
 
 pub use load::{load, SpecError};
-pub use types::{ChallengeSpec, Criterion, Level, Rubric, ScenarioSpec, Visibility};
+pub use types::{ChallengeSpec, Rubric, ScenarioSpec, Visibility};
+#[cfg(test)]
+pub use types::{Criterion, Level};
