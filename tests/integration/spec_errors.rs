@@ -25,44 +25,27 @@ fn assert_names(stderr: &str, line: usize, words: &[&str]) {
     }
 }
 
-#[test]
-fn unknown_top_level_key() {
-    let temp = tempfile::tempdir().unwrap();
-    let (stderr, code, line) = broken(temp.path(), "difficulty = \"intermediate\"", "colour = \"red\"\ndifficulty = \"intermediate\"");
-    assert_eq!(code, 2);
-    assert_names(&stderr, line, &["unknown field `colour`"]);
-}
+/// (what to break: replace `from` with `to` once, and the words the error must contain)
+const CASES: &[(&str, &str, &[&str])] = &[
+    ("difficulty = \"intermediate\"", "colour = \"red\"\ndifficulty = \"intermediate\"", &["unknown field `colour`"]),
+    (
+        "{ at = \"999ms\", op = \"burst\"",
+        "{ at = \"999 parsecs\", op = \"burst\"",
+        &["scenario \"fixed-window-edge-burst\", steps[0]", "invalid duration \"999 parsecs\"", "\"250ms\""],
+    ),
+    ("op = \"burst\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"", "op = \"brust\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"", &["unknown variant `brust`", "`acquire`"]),
+    ("key = \"u1\", repeat = 5", "key = \"u1\", repeats = 5", &["steps[0]", "unknown field `repeats`"]),
+    ("check = { name = \"differential\"", "check = { name = \"diferential\"", &["check", "unknown variant `diferential`", "`differential`"]),
+];
 
 #[test]
-fn bad_duration_in_a_step() {
-    let temp = tempfile::tempdir().unwrap();
-    let (stderr, code, line) = broken(temp.path(), "{ at = \"999ms\", op = \"burst\"", "{ at = \"999 parsecs\", op = \"burst\"");
-    assert_eq!(code, 2);
-    assert_names(&stderr, line, &["scenario \"fixed-window-edge-burst\", steps[0]", "invalid duration \"999 parsecs\"", "\"250ms\""]);
-}
-
-#[test]
-fn unknown_op() {
-    let temp = tempfile::tempdir().unwrap();
-    let (stderr, code, line) = broken(temp.path(), "op = \"burst\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"", "op = \"brust\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"");
-    assert_eq!(code, 2);
-    assert_names(&stderr, line, &["unknown variant `brust`", "`acquire`"]);
-}
-
-#[test]
-fn unknown_field_in_a_step() {
-    let temp = tempfile::tempdir().unwrap();
-    let (stderr, code, line) = broken(temp.path(), "key = \"u1\", repeat = 5", "key = \"u1\", repeats = 5");
-    assert_eq!(code, 2);
-    assert_names(&stderr, line, &["steps[0]", "unknown field `repeats`"]);
-}
-
-#[test]
-fn unknown_check() {
-    let temp = tempfile::tempdir().unwrap();
-    let (stderr, code, line) = broken(temp.path(), "check = { name = \"differential\"", "check = { name = \"diferential\"");
-    assert_eq!(code, 2);
-    assert_names(&stderr, line, &["check", "unknown variant `diferential`", "`differential`"]);
+fn each_error_names_file_line_and_key() {
+    for (from, to, words) in CASES {
+        let temp = tempfile::tempdir().unwrap();
+        let (stderr, code, line) = broken(temp.path(), from, to);
+        assert_eq!(code, 2, "{to}: {stderr}");
+        assert_names(&stderr, line, words);
+    }
 }
 
 #[test]
