@@ -42,6 +42,8 @@ impl TerminalReporter {
         let progress = progress.then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(ProgressStyle::with_template("  {spinner} {pos}/{len} {wide_msg}").expect("valid template"));
+            // Redraw while a long scenario runs, so the spinner shows the tool is alive.
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
         TerminalReporter { out, color, detail, progress, hint_command: None }
@@ -276,7 +278,7 @@ impl Reporter for TerminalReporter {
             }
             RunEvent::ScenarioStarted { name } => {
                 if let Some(bar) = &self.progress {
-                    bar.set_message(name.to_string());
+                    bar.set_message(format!("running {name}"));
                 }
                 Ok(())
             }
