@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use challenge_graders::plugin::LoadProblem;
 use challenge_graders::wire::Record;
-use challenge_graders::{Failure, Judgement, Nanos, Observation, ScenarioBody};
+use challenge_graders::{Failure, Judgement, Observation, PanicReport, ScenarioBody};
 
 use crate::runner::worker_process::{Ending, Limits, WorkerRun};
 
@@ -20,14 +20,7 @@ pub enum Verdict {
     /// An expectation did not hold.
     Fail(Failure),
     /// The learner's code panicked (caught by the harness).
-    Panic {
-        /// 1-based step.
-        step: Option<usize>,
-        /// Scenario time.
-        at: Option<Nanos>,
-        /// The panic message.
-        message: String,
-    },
+    Panic(PanicReport),
     /// The worker died from a signal.
     Crash {
         /// The signal number.
@@ -90,7 +83,7 @@ impl Verdict {
         match self {
             Verdict::Pass { .. } => true,
             Verdict::Fail(_)
-            | Verdict::Panic { .. }
+            | Verdict::Panic(_)
             | Verdict::Crash { .. }
             | Verdict::Exited { .. }
             | Verdict::Timeout { .. }
@@ -107,7 +100,7 @@ impl Verdict {
         match self {
             Verdict::Pass { .. } => "pass",
             Verdict::Fail(_) => "fail",
-            Verdict::Panic { .. } => "panic",
+            Verdict::Panic(_) => "panic",
             Verdict::Crash { .. } => "crash",
             Verdict::Exited { .. } => "exited",
             Verdict::Timeout { .. } => "timeout",
@@ -124,7 +117,7 @@ impl Verdict {
         match self {
             Verdict::Pass { note } => note.clone().unwrap_or_else(|| "every expectation held".to_owned()),
             Verdict::Fail(failure) => failure.summary.clone(),
-            Verdict::Panic { message, .. } => format!("your code panicked: {message}"),
+            Verdict::Panic(p) => format!("your code panicked: {}", p.message),
             Verdict::Crash { signal, cause } => {
                 let name = signal_name(*signal);
                 match cause {
@@ -178,7 +171,7 @@ impl Verdict {
                 Record::LoadFailed { reference: true, problem } => {
                     return Verdict::GraderError { detail: format!("the reference solution failed to load: {problem}") }
                 }
-                Record::Panicked { message } => return Verdict::Panic { step: None, at: None, message: message.clone() },
+                Record::Panicked { message } => return Verdict::Panic(PanicReport::new(message.clone())),
                 Record::Observation(o) => observations.push(o.clone()),
                 Record::Done => done = true,
             }
@@ -187,7 +180,7 @@ impl Verdict {
             return match body.judge(seed, &observations) {
                 Judgement::Pass { note } => Verdict::Pass { note },
                 Judgement::Fail(failure) => Verdict::Fail(failure),
-                Judgement::Panic { step, at, message } => Verdict::Panic { step, at, message },
+                Judgement::Panic(p) => Verdict::Panic(p),
             };
         }
         Verdict::from_status(run, limits)

@@ -16,14 +16,25 @@ pub enum Judgement {
     /// An expectation did not hold.
     Fail(Failure),
     /// The learner's code panicked.
-    Panic {
-        /// 1-based step, for scripted scenarios.
-        step: Option<usize>,
-        /// Scenario time of the call that panicked.
-        at: Option<Nanos>,
-        /// The panic message.
-        message: String,
-    },
+    Panic(PanicReport),
+}
+
+/// Where the learner's code panicked, and with what message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanicReport {
+    /// 1-based step, for scripted scenarios.
+    pub step: Option<usize>,
+    /// Scenario time of the call that panicked.
+    pub at: Option<Nanos>,
+    /// The panic message.
+    pub message: String,
+}
+
+impl PanicReport {
+    /// A panic whose place the caller does not know yet.
+    pub fn new(message: impl Into<String>) -> PanicReport {
+        PanicReport { step: None, at: None, message: message.into() }
+    }
 }
 
 impl Judgement {
@@ -35,8 +46,8 @@ impl Judgement {
                 failure.at = failure.at.or(Some(time));
                 Judgement::Fail(failure)
             }
-            Judgement::Panic { step, at, message } => {
-                Judgement::Panic { step: step.or(Some(step_no)), at: at.or(Some(time)), message }
+            Judgement::Panic(p) => {
+                Judgement::Panic(PanicReport { step: p.step.or(Some(step_no)), at: p.at.or(Some(time)), message: p.message })
             }
             pass @ Judgement::Pass { .. } => pass,
         }

@@ -15,7 +15,7 @@ mod scenario;
 pub mod wire;
 mod worker;
 
-pub use judgement::{Failure, Judgement};
+pub use judgement::{Failure, Judgement, PanicReport};
 pub use nanos::Nanos;
 pub use rng::Rng;
 pub use scenario::{Observation, ScenarioBody, SpecPart, SpecProblem, System};

@@ -12,6 +12,7 @@ use crate::events::RunEvent;
 use crate::results::{BuildOutcome, ScenarioResult, SubmissionReport};
 use crate::spec::Visibility;
 use crate::verdict::Verdict;
+use challenge_graders::PanicReport;
 
 /// How much a report shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,7 +129,7 @@ impl TerminalReporter {
                     out.push_str(&format!("  {} {hint}\n", self.paint("hint:", |s| s.yellow().bold())));
                 }
             }
-            Verdict::Panic { step, at, message } => {
+            Verdict::Panic(PanicReport { step, at, message }) => {
                 let place = match (step, at) {
                     (Some(step), Some(at)) => format!("step {step} at t={at}: "),
                     (None, Some(at)) => format!("at t={at}: "),

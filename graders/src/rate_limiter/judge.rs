@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::model::Model;
 use super::{trace, AcquireExpect, Check, ExpectedError, Observation, Observed, Op, Outcome, Round, Scenario, Script, Step};
 use crate::host::EPOCH;
-use crate::judgement::{Failure, Judgement};
+use crate::judgement::{Failure, Judgement, PanicReport};
 use crate::Nanos;
 
 /// Judges one scenario from its observations, in the order the worker sent them.
@@ -42,13 +42,13 @@ fn judge_steps(steps: &[Step], observations: &[Observation]) -> Judgement {
 
 fn judge_step(op: &Op, observed: &Observed, clock_moved: bool) -> Option<Judgement> {
     if let Observed::Panic { message } = observed {
-        return Some(Judgement::Panic { step: None, at: None, message: message.clone() });
+        return Some(Judgement::Panic(PanicReport::new(message.clone())));
     }
     match (op, observed) {
         (Op::Acquire { key, cost, repeat, expect }, Observed::Calls(outcomes)) => {
             for (n, outcome) in outcomes.iter().enumerate() {
                 if let Outcome::Panic { message } = outcome {
-                    return Some(Judgement::Panic { step: None, at: None, message: message.clone() });
+                    return Some(Judgement::Panic(PanicReport::new(message.clone())));
                 }
                 if let Some(mut failure) = compare_decision(expect, outcome) {
                     failure.summary = format!("try_acquire({key:?}, {cost}){}", call_of(n, *repeat));
@@ -193,7 +193,7 @@ fn judge_rounds(threads: u32, rounds: u32, observations: &[Observation]) -> Judg
         .collect();
     for (n, round) in rounds_seen.iter().enumerate() {
         if let Some(message) = &round.panic {
-            return Judgement::Panic { step: None, at: None, message: message.clone() };
+            return Judgement::Panic(PanicReport::new(message.clone()));
         }
         let expected = round.budget.min(round.calls);
         let location = format!("round {} of {rounds}", n + 1);
@@ -245,7 +245,7 @@ fn judge_trace(scenario: &Scenario, calls: &[trace::TracedCall], observations: &
         let key = format!("user-{}", call.key);
         let expected = model.acquire(&key, call.cost, EPOCH + call.at);
         if let Outcome::Panic { message } = actual {
-            return Judgement::Panic { step: None, at: Some(Nanos(call.at)), message: message.clone() };
+            return Judgement::Panic(PanicReport { step: None, at: Some(Nanos(call.at)), message: message.clone() });
         }
         if *actual != expected {
             let mut failure = Failure::new(format!("call {} of {}: try_acquire({key:?}, {})", n + 1, calls.len(), call.cost));
