@@ -88,7 +88,10 @@ impl BuildError {
     pub fn rendered(&self) -> Option<&str> {
         match self {
             BuildError::Compile { rendered, .. } => Some(rendered),
-            BuildError::CargoMissing { .. } | BuildError::NoManifest { .. } | BuildError::NotCdylib { .. } | BuildError::Io { .. } => None,
+            BuildError::CargoMissing { .. }
+            | BuildError::NoManifest { .. }
+            | BuildError::NotCdylib { .. }
+            | BuildError::Io { .. } => None,
         }
     }
 }

@@ -72,7 +72,8 @@ impl Catalog {
             };
         }
         let cwd = std::env::current_dir().unwrap_or_default();
-        let checkout = cwd.ancestors().find(|d| d.join("challenges").is_dir() && d.join("harness/Cargo.toml").is_file());
+        let checkout =
+            cwd.ancestors().find(|d| d.join("challenges").is_dir() && d.join("harness/Cargo.toml").is_file());
         if let Some(dir) = checkout {
             return Ok(dir.to_owned());
         }
@@ -104,13 +105,12 @@ impl Catalog {
     /// The challenge a learner means by `query`: `1`, `01`, `rate-limiter` or `01-rate-limiter`.
     pub fn find(&self, query: &str) -> Result<&ChallengeSpec, CatalogError> {
         let by_number = query.parse::<u32>().ok();
-        self.challenges
-            .iter()
-            .find(|c| Some(c.id) == by_number || c.slug == query || c.dir_name() == query)
-            .ok_or_else(|| CatalogError::Unknown {
+        self.challenges.iter().find(|c| Some(c.id) == by_number || c.slug == query || c.dir_name() == query).ok_or_else(
+            || CatalogError::Unknown {
                 query: query.to_owned(),
                 known: self.challenges.iter().map(|c| format!("{} {}", c.id, c.slug)).collect::<Vec<_>>().join(", "),
-            })
+            },
+        )
     }
 
     /// The harness crate learners' templates depend on.

@@ -167,7 +167,9 @@ impl Verdict {
         for record in &run.records {
             match record {
                 Record::Loaded => {}
-                Record::LoadFailed { reference: false, problem } => return Verdict::AbiMismatch { problem: problem.clone() },
+                Record::LoadFailed { reference: false, problem } => {
+                    return Verdict::AbiMismatch { problem: problem.clone() }
+                }
                 Record::LoadFailed { reference: true, problem } => {
                     return Verdict::GraderError { detail: format!("the reference solution failed to load: {problem}") }
                 }
@@ -206,7 +208,9 @@ impl Verdict {
                 Verdict::Crash { signal, cause }
             }
             (None, Some(code)) => Verdict::Exited { code },
-            (None, None) => Verdict::GraderError { detail: "the worker ended with neither a code nor a signal".to_owned() },
+            (None, None) => {
+                Verdict::GraderError { detail: "the worker ended with neither a code nor a signal".to_owned() }
+            }
         }
     }
 }

@@ -46,9 +46,11 @@ impl Judgement {
                 failure.at = failure.at.or(Some(time));
                 Judgement::Fail(failure)
             }
-            Judgement::Panic(p) => {
-                Judgement::Panic(PanicReport { step: p.step.or(Some(step_no)), at: p.at.or(Some(time)), message: p.message })
-            }
+            Judgement::Panic(p) => Judgement::Panic(PanicReport {
+                step: p.step.or(Some(step_no)),
+                at: p.at.or(Some(time)),
+                message: p.message,
+            }),
             pass @ Judgement::Pass { .. } => pass,
         }
     }
@@ -76,6 +78,14 @@ pub struct Failure {
 impl Failure {
     /// A failure with only a summary; callers fill in the rest.
     pub fn new(summary: impl Into<String>) -> Failure {
-        Failure { step: None, at: None, summary: summary.into(), expected: String::new(), actual: String::new(), context: Vec::new(), hint: None }
+        Failure {
+            step: None,
+            at: None,
+            summary: summary.into(),
+            expected: String::new(),
+            actual: String::new(),
+            context: Vec::new(),
+            hint: None,
+        }
     }
 }

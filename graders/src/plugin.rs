@@ -57,7 +57,8 @@ impl From<AbiHeader> for Header {
 /// `T` must be the table type that `symbol` is documented to return.
 pub unsafe fn load_table<T: HasHeader>(path: &Path, symbol: &str) -> Result<&'static T, LoadProblem> {
     use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
-    let library = Library::open(Some(path), RTLD_NOW | RTLD_LOCAL).map_err(|e| LoadProblem::Open { detail: e.to_string() })?;
+    let library =
+        Library::open(Some(path), RTLD_NOW | RTLD_LOCAL).map_err(|e| LoadProblem::Open { detail: e.to_string() })?;
     let entry = match library.get::<extern "C" fn() -> &'static T>(symbol.as_bytes()) {
         Ok(entry) => *entry,
         Err(_) => return Err(LoadProblem::MissingExport { symbol: symbol.to_owned() }),

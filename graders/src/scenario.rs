@@ -30,7 +30,9 @@ impl System {
     /// The plugin's entry symbol and the export macro that defines it.
     pub fn entry(self) -> (&'static str, &'static str) {
         match self {
-            System::RateLimiter => (challenge_harness::ffi::RATE_LIMITER_SYMBOL, "challenge_harness::export_rate_limiter!"),
+            System::RateLimiter => {
+                (challenge_harness::ffi::RATE_LIMITER_SYMBOL, "challenge_harness::export_rate_limiter!")
+            }
         }
     }
 }

@@ -37,7 +37,9 @@ pub unsafe fn run_job(job: &Job, emit: &mut dyn FnMut(Record)) {
             if let Task::Run { scenario: ScenarioBody::RateLimiter(scenario) } = &job.task {
                 let host = Host::leak();
                 let mut observe = |o| emit(Record::Observation(Observation::RateLimiter(o)));
-                if let Err(message) = crate::rate_limiter::drive(learner, reference, host, scenario, job.seed, &mut observe) {
+                if let Err(message) =
+                    crate::rate_limiter::drive(learner, reference, host, scenario, job.seed, &mut observe)
+                {
                     emit(Record::Panicked { message });
                 }
             }

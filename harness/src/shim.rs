@@ -49,7 +49,8 @@ pub extern "C" fn rate_limiter_create<T: RateLimiter>(
     out: *mut *mut c_void,
 ) -> Status {
     let Some(algorithm) = Algorithm::from_code(config.algorithm) else { return STATUS_INVALID_CONFIG };
-    let config = RateLimiterConfig { algorithm, limit: config.limit, window: Duration::from_nanos(config.window_nanos) };
+    let config =
+        RateLimiterConfig { algorithm, limit: config.limit, window: Duration::from_nanos(config.window_nanos) };
     // SAFETY: the host's `HostApi` is leaked for the life of the worker.
     let clock = Clock::from_host(unsafe { &*host });
     match guarded(host, || Box::into_raw(Box::new(T::new(config, clock)))) {

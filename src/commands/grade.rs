@@ -10,7 +10,12 @@ use crate::reporter::{Detail, Reporter};
 use crate::results::BuildOutcome;
 use crate::runner::{Mode, Runner, Submission};
 
-pub(super) fn run(cx: &Context, paths: &[PathBuf], challenge: Option<&str>, format: Format) -> Result<u8, CommandError> {
+pub(super) fn run(
+    cx: &Context,
+    paths: &[PathBuf],
+    challenge: Option<&str>,
+    format: Format,
+) -> Result<u8, CommandError> {
     let fixed = challenge.map(|q| cx.catalog.find(q)).transpose()?.map(|spec| spec.id);
     let mut submissions = Vec::new();
     for path in paths {
@@ -23,8 +28,16 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], challenge: Option<&str>, form
         }
     }
     let mut reporter = super::test::reporters(cx, format, Detail::Instructor);
-    let runner = Runner { catalog: &cx.catalog, cache: Cache::locate(), exe: current_exe()?, mode: Mode::Grade, color: cx.color };
-    let reports = runtime()?.block_on(runner.run(&submissions, &mut reporter)).map_err(CommandError::io("failed to run the scenarios"))?;
+    let runner = Runner {
+        catalog: &cx.catalog,
+        cache: Cache::locate(),
+        exe: current_exe()?,
+        mode: Mode::Grade,
+        color: cx.color,
+    };
+    let reports = runtime()?
+        .block_on(runner.run(&submissions, &mut reporter))
+        .map_err(CommandError::io("failed to run the scenarios"))?;
     reporter.finish(&reports).map_err(CommandError::io("failed to write the report"))?;
     Ok(if reports.iter().any(|r| matches!(r.build, BuildOutcome::Failed { .. })) {
         crate::exit::BUILD_FAILED
@@ -43,7 +56,10 @@ fn index_of(catalog: &Catalog, id: u32) -> usize {
 /// silently: a subdirectory without Cargo.toml is still graded, and its build reports why.
 fn crates_under(path: &Path) -> Result<Vec<PathBuf>, CommandError> {
     if !path.is_dir() {
-        return Err(CommandError::Usage(format!("{} is not a directory: pass a crate or a directory of crates", path.display())));
+        return Err(CommandError::Usage(format!(
+            "{} is not a directory: pass a crate or a directory of crates",
+            path.display()
+        )));
     }
     if path.join("Cargo.toml").is_file() {
         return Ok(vec![path.to_owned()]);

@@ -9,7 +9,11 @@ pub(super) fn run(cx: &Context, query: &str, up_to: u32) -> Result<u8, CommandEr
     let mut out = String::new();
     let shown: Vec<_> = spec.hints.iter().filter(|h| h.tier <= up_to).collect();
     if spec.hints.is_empty() {
-        let _ = writeln!(out, "Challenge {} has no hints yet; its brief pins every convention: `challenge show {}`.", spec.id, spec.id);
+        let _ = writeln!(
+            out,
+            "Challenge {} has no hints yet; its brief pins every convention: `challenge show {}`.",
+            spec.id, spec.id
+        );
     }
     for h in &shown {
         let about = h.scenario.as_deref().map(|s| format!(" (for scenario {s})")).unwrap_or_default();

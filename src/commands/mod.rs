@@ -84,7 +84,10 @@ impl Context {
 
 /// Runs a parsed command line; returns the exit code.
 pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
-    let human_on_stderr = matches!(&cli.command, Command::Test { format: Format::Json, .. } | Command::Grade { format: Format::Json, .. });
+    let human_on_stderr = matches!(
+        &cli.command,
+        Command::Test { format: Format::Json, .. } | Command::Grade { format: Format::Json, .. }
+    );
     let cx = Context::resolve(&cli, human_on_stderr)?;
     match cli.command {
         Command::List => list::run(&cx),
@@ -112,5 +115,8 @@ fn current_exe() -> Result<PathBuf, CommandError> {
 /// A single-threaded runtime: workers are child processes, so one thread waits on all of them,
 /// and `PR_SET_PDEATHSIG` stays tied to a thread that lives as long as the run.
 fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(CommandError::io("failed to start the async runtime"))
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::io("failed to start the async runtime"))
 }

@@ -9,7 +9,8 @@ use super::{print, CommandError, Context};
 pub(super) fn run(cx: &Context, query: &str) -> Result<u8, CommandError> {
     let spec = cx.catalog.find(query)?;
     let path = spec.dir.join("README.md");
-    let brief = std::fs::read_to_string(&path).map_err(CommandError::io(format!("failed to read {}", path.display())))?;
+    let brief =
+        std::fs::read_to_string(&path).map_err(CommandError::io(format!("failed to read {}", path.display())))?;
     let mut out = String::new();
     for line in brief.lines() {
         let line = if cx.color && line.starts_with('#') { line.bold().to_string() } else { line.to_owned() };

@@ -20,10 +20,15 @@ pub(super) fn run(cx: &Context, query: &str, dir: Option<PathBuf>) -> Result<u8,
         )));
     }
     let template = spec.dir.join("template");
-    copy_tree(&template, &dest).map_err(CommandError::io(format!("failed to copy {} to {}", template.display(), dest.display())))?;
+    copy_tree(&template, &dest).map_err(CommandError::io(format!(
+        "failed to copy {} to {}",
+        template.display(),
+        dest.display()
+    )))?;
 
     let manifest = dest.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).map_err(CommandError::io(format!("failed to read {}", manifest.display())))?;
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(CommandError::io(format!("failed to read {}", manifest.display())))?;
     if !text.contains(TEMPLATE_HARNESS_PATH) {
         return Err(CommandError::Usage(format!(
             "{}/Cargo.toml does not depend on the harness with `{TEMPLATE_HARNESS_PATH}`; fix the template",
@@ -39,7 +44,8 @@ pub(super) fn run(cx: &Context, query: &str, dir: Option<PathBuf>) -> Result<u8,
     println!("Next:");
     println!("  challenge show {}            read the brief; it pins every convention", spec.id);
     println!("  $EDITOR {}/src/lib.rs", dest.display());
-    let solution = if dest == Path::new(&spec.dir_name()) { String::new() } else { format!(" --solution {}", dest.display()) };
+    let solution =
+        if dest == Path::new(&spec.dir_name()) { String::new() } else { format!(" --solution {}", dest.display()) };
     println!("  challenge test {}{solution}            build and run the visible scenarios", spec.id);
     Ok(crate::exit::PASSED)
 }

@@ -23,9 +23,12 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
         )));
     }
     let mut reporter = reporters(cx, format, Detail::Learner);
-    let runner = Runner { catalog: &cx.catalog, cache: Cache::locate(), exe: current_exe()?, mode: Mode::Test, color: cx.color };
+    let runner =
+        Runner { catalog: &cx.catalog, cache: Cache::locate(), exe: current_exe()?, mode: Mode::Test, color: cx.color };
     let submissions = [Submission { path, challenge: index }];
-    let reports = runtime()?.block_on(runner.run(&submissions, &mut reporter)).map_err(CommandError::io("failed to run the scenarios"))?;
+    let reports = runtime()?
+        .block_on(runner.run(&submissions, &mut reporter))
+        .map_err(CommandError::io("failed to run the scenarios"))?;
     reporter.finish(&reports).map_err(CommandError::io("failed to write the report"))?;
     let report = &reports[0];
     let all_passed = report.results.iter().all(|r| r.verdict.is_pass());

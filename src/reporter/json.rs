@@ -79,7 +79,11 @@ pub(crate) fn message(verdict: &Verdict, visibility: Visibility) -> String {
             }
             m.push_str(&f.summary);
             if !f.expected.is_empty() || !f.actual.is_empty() {
-                m.push_str(&format!("; expected {}; got {}", f.expected.trim().replace('\n', ", "), f.actual.trim().replace('\n', ", ")));
+                m.push_str(&format!(
+                    "; expected {}; got {}",
+                    f.expected.trim().replace('\n', ", "),
+                    f.actual.trim().replace('\n', ", ")
+                ));
             }
             m
         }

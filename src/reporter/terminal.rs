@@ -78,8 +78,10 @@ impl TerminalReporter {
 
     fn scenario_line(&self, r: &ScenarioResult) -> String {
         let points = format!("{}/{}", r.points, r.max_points);
-        let hidden = if r.visibility == Visibility::Hidden { self.paint(" (hidden)", |s| s.dimmed()) } else { String::new() };
-        let mut line = format!("  {} {:<40} {:<12} {:>5}{hidden}", self.verdict_label(&r.verdict), r.name, r.criterion, points);
+        let hidden =
+            if r.visibility == Visibility::Hidden { self.paint(" (hidden)", |s| s.dimmed()) } else { String::new() };
+        let mut line =
+            format!("  {} {:<40} {:<12} {:>5}{hidden}", self.verdict_label(&r.verdict), r.name, r.criterion, points);
         match (&r.verdict, self.detail) {
             (Verdict::Pass { note: Some(note) }, _) => line.push_str(&self.paint(&format!("  {note}"), |s| s.dimmed())),
             (Verdict::Pass { note: None }, _) | (_, Detail::Learner) => {}
@@ -103,7 +105,10 @@ impl TerminalReporter {
         }
         out.push_str(&format!("  {}\n", r.description));
         if r.seeded {
-            out.push_str(&format!("  {}\n", self.paint(&format!("seed {} (the same seed replays the same run)", r.seed), |s| s.dimmed())));
+            out.push_str(&format!(
+                "  {}\n",
+                self.paint(&format!("seed {} (the same seed replays the same run)", r.seed), |s| s.dimmed())
+            ));
         }
         match &r.verdict {
             Verdict::Fail(f) => {
@@ -154,7 +159,9 @@ impl TerminalReporter {
         for r in failures {
             let shared = match &r.verdict {
                 Verdict::Fail(_) => None,
-                other => groups.iter_mut().find(|(first, _)| !matches!(first.verdict, Verdict::Fail(_)) && first.verdict.explain() == other.explain()),
+                other => groups.iter_mut().find(|(first, _)| {
+                    !matches!(first.verdict, Verdict::Fail(_)) && first.verdict.explain() == other.explain()
+                }),
             };
             match shared {
                 Some((_, others)) => others.push(&r.name),
@@ -176,7 +183,8 @@ impl TerminalReporter {
     }
 
     fn diff(&self, expected: &str, actual: &str) -> String {
-        let mut out = format!("    {}\n    {}\n", self.paint("- expected", |s| s.red()), self.paint("+ actual", |s| s.green()));
+        let mut out =
+            format!("    {}\n    {}\n", self.paint("- expected", |s| s.red()), self.paint("+ actual", |s| s.green()));
         for change in TextDiff::from_lines(expected, actual).iter_all_changes() {
             let line = change.value().trim_end_matches('\n');
             let rendered = match change.tag() {
@@ -191,8 +199,11 @@ impl TerminalReporter {
 
     fn output_excerpt(&self, stream: &str, text: &str) -> String {
         // The backtrace note is std's advice, but learners cannot set the worker's environment.
-        let lines: Vec<&str> =
-            text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE")).take(8).collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .take(8)
+            .collect();
         if lines.is_empty() {
             return String::new();
         }
@@ -209,7 +220,11 @@ impl TerminalReporter {
         for c in &s.criteria {
             let filled = ((c.points as f64 / c.max_points as f64) * 10.0).round() as usize;
             let bar = format!("{}{}", "█".repeat(filled), "░".repeat(10 - filled));
-            let bar = if c.points == c.max_points { self.paint(&bar, |t| t.green()) } else { self.paint(&bar, |t| t.yellow()) };
+            let bar = if c.points == c.max_points {
+                self.paint(&bar, |t| t.green())
+            } else {
+                self.paint(&bar, |t| t.yellow())
+            };
             out.push_str(&format!(
                 "  {:<14} {bar} {:>3}/{:<3} points  {:>5.1}/{:.0}\n",
                 c.name, c.points, c.max_points, c.score, c.weight
@@ -233,8 +248,11 @@ impl TerminalReporter {
                 "  {}\n",
                 self.paint(
                     &match report.hidden_not_run {
-                        1 => "1 hidden scenario runs only in `challenge grade`; this score counts visible ones.".to_owned(),
-                        n => format!("{n} hidden scenarios run only in `challenge grade`; this score counts visible ones."),
+                        1 => "1 hidden scenario runs only in `challenge grade`; this score counts visible ones."
+                            .to_owned(),
+                        n => format!(
+                            "{n} hidden scenarios run only in `challenge grade`; this score counts visible ones."
+                        ),
                     },
                     |t| t.dimmed()
                 )
@@ -303,7 +321,10 @@ impl Reporter for TerminalReporter {
                     .collect();
                 if let BuildOutcome::Failed { .. } = report.build {
                     let max: u32 = report.results.iter().map(|r| r.max_points).sum();
-                    text.push_str(&format!("  no scenario ran: 0 of {max} points in {} scenarios\n", report.results.len()));
+                    text.push_str(&format!(
+                        "  no scenario ran: 0 of {max} points in {} scenarios\n",
+                        report.results.len()
+                    ));
                 }
                 if self.detail == Detail::Learner {
                     text.push_str(&self.failure_blocks(&failures));
@@ -328,7 +349,8 @@ impl Reporter for TerminalReporter {
             let mut text = self.paint("Summary\n", |s| s.bold());
             let width = reports.iter().map(|r| r.path.display().to_string().chars().count()).max().unwrap_or(0);
             for r in reports {
-                let mark = if r.score.passed { self.paint("✓", |s| s.green()) } else { self.paint("✗", |s| s.red()) };
+                let mark =
+                    if r.score.passed { self.paint("✓", |s| s.green()) } else { self.paint("✗", |s| s.red()) };
                 text.push_str(&format!(
                     "  {mark} {:<width$} {:<16} {:>6.1}%  level {}\n",
                     r.path.display().to_string(),
@@ -391,7 +413,9 @@ mod tests {
         let rubric = Rubric {
             pass_percent: 60.0,
             criteria: vec![Criterion { name: "correctness".into(), weight: 40.0, description: String::new() }],
-            levels: (1..=5).map(|l| Level { level: l, min_percent: f64::from(l - 1) * 20.0, label: format!("band {l}") }).collect(),
+            levels: (1..=5)
+                .map(|l| Level { level: l, min_percent: f64::from(l - 1) * 20.0, label: format!("band {l}") })
+                .collect(),
         };
         let mut failure = Failure::new("try_acquire(\"u1\", 1)");
         failure.step = Some(2);
@@ -399,7 +423,8 @@ mod tests {
         failure.expected = "allowed: false\nretry_after: 1ns\n".into();
         failure.actual = "allowed: true\nretry_after: 0s\n".into();
         failure.hint = Some("Windows are aligned to the clock.".into());
-        let results = vec![result("basics", Verdict::Pass { note: None }, 2), result("boundary", Verdict::Fail(failure), 0)];
+        let results =
+            vec![result("basics", Verdict::Pass { note: None }, 2), result("boundary", Verdict::Fail(failure), 0)];
         let challenge = ChallengeRef { id: 1, slug: "rate-limiter".into(), title: "Per-key rate limiter".into() };
         let report = SubmissionReport {
             path: "mine".into(),
@@ -411,7 +436,9 @@ mod tests {
         };
         let out = Shared::default();
         let mut reporter = TerminalReporter::new(Box::new(out.clone()), color, Detail::Learner, false);
-        reporter.report(&RunEvent::SubmissionStarted { path: Path::new("mine"), challenge: &challenge, scenarios: 2 }).unwrap();
+        reporter
+            .report(&RunEvent::SubmissionStarted { path: Path::new("mine"), challenge: &challenge, scenarios: 2 })
+            .unwrap();
         reporter.report(&RunEvent::BuildFinished { outcome: &report.build }).unwrap();
         for r in &results {
             reporter.report(&RunEvent::ScenarioFinished { result: r }).unwrap();

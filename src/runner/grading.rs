@@ -50,7 +50,11 @@ pub struct Runner<'a> {
 
 impl Runner<'_> {
     /// Grades every submission in order, reporting as it goes.
-    pub async fn run(&self, submissions: &[Submission], reporter: &mut dyn Reporter) -> std::io::Result<Vec<SubmissionReport>> {
+    pub async fn run(
+        &self,
+        submissions: &[Submission],
+        reporter: &mut dyn Reporter,
+    ) -> std::io::Result<Vec<SubmissionReport>> {
         let mut references: HashMap<u32, Result<PathBuf, String>> = HashMap::new();
         let mut reports = Vec::with_capacity(submissions.len());
         for submission in submissions {
@@ -114,7 +118,8 @@ impl Runner<'_> {
     /// Loads the library once; `Some(verdict)` when it cannot be used, which then applies to every
     /// scenario without starting their workers.
     async fn probe(&self, spec: &ChallengeSpec, library: &Path) -> std::io::Result<Option<Verdict>> {
-        let job = Job { learner: library.to_owned(), reference: None, seed: 0, task: Task::Probe { system: spec.system } };
+        let job =
+            Job { learner: library.to_owned(), reference: None, seed: 0, task: Task::Probe { system: spec.system } };
         let limits = Limits::for_timeout(Duration::from_secs(10));
         let run = worker_process::run(&self.exe, &job, limits).await?;
         Ok(run.records.iter().find_map(|r| match r {
@@ -133,7 +138,8 @@ impl Runner<'_> {
         let reference = if scenario.body.needs_reference() {
             if !references.contains_key(&spec.id) {
                 let dir = self.catalog.reference_dir(spec);
-                let built = cargo_build::build(&self.cache, &dir, false).await.map(|b| b.library).map_err(|e| describe(&e));
+                let built =
+                    cargo_build::build(&self.cache, &dir, false).await.map(|b| b.library).map_err(|e| describe(&e));
                 references.insert(spec.id, built);
             }
             match &references[&spec.id] {

@@ -129,7 +129,13 @@ pub fn parse(path: &Path, source: &str) -> Result<ChallengeSpec, SpecError> {
     if let Some(name) = dir.file_name().and_then(|n| n.to_str()) {
         let expected = format!("{:02}-{}", raw.id, raw.slug);
         if name != expected {
-            return Err(fail(None, format!("id = {} and slug = {:?} mean the directory must be named {expected:?}, not {name:?}", raw.id, raw.slug)));
+            return Err(fail(
+                None,
+                format!(
+                    "id = {} and slug = {:?} mean the directory must be named {expected:?}, not {name:?}",
+                    raw.id, raw.slug
+                ),
+            ));
         }
     }
 
@@ -167,7 +173,10 @@ pub fn parse(path: &Path, source: &str) -> Result<ChallengeSpec, SpecError> {
     }
     for criterion in &rubric.criteria {
         if !scenarios.iter().any(|s| s.criterion == criterion.name) {
-            return Err(fail(None, format!("criterion {:?} has no scenario, so its weight could never be earned", criterion.name)));
+            return Err(fail(
+                None,
+                format!("criterion {:?} has no scenario, so its weight could never be earned", criterion.name),
+            ));
         }
     }
 
@@ -242,8 +251,15 @@ fn resolve_rubric(
     }
     Ok(Rubric {
         pass_percent: raw.pass_percent,
-        criteria: raw.criteria.into_iter().map(|c| Criterion { name: c.name, weight: c.weight, description: c.description }).collect(),
-        levels: levels.into_iter().map(|l| Level { level: l.level, min_percent: l.min_percent, label: l.label }).collect(),
+        criteria: raw
+            .criteria
+            .into_iter()
+            .map(|c| Criterion { name: c.name, weight: c.weight, description: c.description })
+            .collect(),
+        levels: levels
+            .into_iter()
+            .map(|l| Level { level: l.level, min_percent: l.min_percent, label: l.label })
+            .collect(),
     })
 }
 

@@ -8,7 +8,11 @@ fn missing_cargo_is_named() {
     cmd.env("CARGO", "/nonexistent/cargo");
     let out = run(cmd);
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stdout.contains("failed to run `/nonexistent/cargo`: it is not installed or not on PATH"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("failed to run `/nonexistent/cargo`: it is not installed or not on PATH"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

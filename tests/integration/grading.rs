@@ -41,7 +41,8 @@ fn reference_solution_scores_full_marks() {
 
 #[test]
 fn each_buggy_fixture_fails_the_scenario_aimed_at_its_bug() {
-    let paths: Vec<String> = BUGGY.iter().map(|(name, _)| fixture(&format!("buggy/{name}"))).chain([fixture("buggy/correct")]).collect();
+    let paths: Vec<String> =
+        BUGGY.iter().map(|(name, _)| fixture(&format!("buggy/{name}"))).chain([fixture("buggy/correct")]).collect();
     let mut args = vec!["grade", "--challenge", "1", "--format", "json"];
     args.extend(paths.iter().map(String::as_str));
     let run = challenge(&args);
@@ -58,11 +59,15 @@ fn each_buggy_fixture_fails_the_scenario_aimed_at_its_bug() {
         for target in *targets {
             assert_eq!(verdict(&doc, &path, target), "fail", "{name} must fail {target}");
         }
-        failed_somewhere.extend(verdicts(&doc, &path).into_iter().filter(|(_, v)| *v != "pass").map(|(s, _)| s.to_owned()));
+        failed_somewhere
+            .extend(verdicts(&doc, &path).into_iter().filter(|(_, v)| *v != "pass").map(|(s, _)| s.to_owned()));
     }
     let every: BTreeSet<String> = correct.iter().map(|(s, _)| (*s).to_owned()).collect();
     let never_failed: Vec<_> = every.difference(&failed_somewhere).collect();
-    assert!(never_failed.is_empty(), "scenarios no buggy fixture fails (a grader that passes everything proves nothing): {never_failed:?}");
+    assert!(
+        never_failed.is_empty(),
+        "scenarios no buggy fixture fails (a grader that passes everything proves nothing): {never_failed:?}"
+    );
 }
 
 #[test]

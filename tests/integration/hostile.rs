@@ -29,7 +29,12 @@ fn each_hostile_fixture_gets_its_verdict_and_the_run_goes_on() {
     for (name, expected, words) in HOSTILE {
         let path = format!("hostile/{name}");
         assert_eq!(verdict(&doc, &path, "hostile"), *expected, "{name}");
-        let sub = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with(&path)).unwrap();
+        let sub = doc["submissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["path"].as_str().unwrap().ends_with(&path))
+            .unwrap();
         let message = sub["scenarios"][0]["message"].as_str().unwrap();
         assert!(message.contains(words), "{name}: message {message:?} should mention {words:?}");
         let calm = verdict(&doc, &path, "calm");
@@ -39,15 +44,32 @@ fn each_hostile_fixture_gets_its_verdict_and_the_run_goes_on() {
             _ => assert_eq!(calm, "pass", "{name}: the next scenario runs in a fresh worker and passes"),
         }
     }
-    let compile = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with("compile-error")).unwrap();
+    let compile = doc["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["path"].as_str().unwrap().ends_with("compile-error"))
+        .unwrap();
     assert!(compile["build"]["message"].as_str().unwrap().contains("failed to compile"));
-    let not_cdylib = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with("not-cdylib")).unwrap();
+    let not_cdylib = doc["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["path"].as_str().unwrap().ends_with("not-cdylib"))
+        .unwrap();
     assert!(not_cdylib["build"]["message"].as_str().unwrap().contains("crate-type = [\"cdylib\"]"));
 }
 
 #[test]
 fn compile_errors_are_shown_as_cargo_renders_them() {
-    let run = challenge(&["--catalog", "tests/fixtures/catalog", "test", "1", "--solution", &fixture("hostile/compile-error")]);
+    let run = challenge(&[
+        "--catalog",
+        "tests/fixtures/catalog",
+        "test",
+        "1",
+        "--solution",
+        &fixture("hostile/compile-error"),
+    ]);
     assert_eq!(run.code, 3);
     assert!(run.stdout.contains("error[E0308]: mismatched types"), "{}", run.stdout);
     assert!(run.stdout.contains("src/lib.rs:"), "{}", run.stdout);

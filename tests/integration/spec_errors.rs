@@ -33,9 +33,17 @@ const CASES: &[(&str, &str, &[&str])] = &[
         "{ at = \"999 parsecs\", op = \"burst\"",
         &["scenario \"fixed-window-edge-burst\", steps[0]", "invalid duration \"999 parsecs\"", "\"250ms\""],
     ),
-    ("op = \"burst\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"", "op = \"brust\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"", &["unknown variant `brust`", "`acquire`"]),
+    (
+        "op = \"burst\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"",
+        "op = \"brust\", key = \"u1\", attempts = 5, expect = { admitted = 5 } },\n  { at = \"1s\"",
+        &["unknown variant `brust`", "`acquire`"],
+    ),
     ("key = \"u1\", repeat = 5", "key = \"u1\", repeats = 5", &["steps[0]", "unknown field `repeats`"]),
-    ("check = { name = \"differential\"", "check = { name = \"diferential\"", &["check", "unknown variant `diferential`", "`differential`"]),
+    (
+        "check = { name = \"differential\"",
+        "check = { name = \"diferential\"",
+        &["check", "unknown variant `diferential`", "`differential`"],
+    ),
 ];
 
 #[test]
@@ -51,7 +59,8 @@ fn each_error_names_file_line_and_key() {
 #[test]
 fn unknown_criterion() {
     let temp = tempfile::tempdir().unwrap();
-    let (stderr, code, _) = broken(temp.path(), "criterion = \"correctness\"\npoints = 2", "criterion = \"correctnes\"\npoints = 2");
+    let (stderr, code, _) =
+        broken(temp.path(), "criterion = \"correctness\"\npoints = 2", "criterion = \"correctnes\"\npoints = 2");
     assert_eq!(code, 2);
     assert!(stderr.contains("criterion = \"correctnes\" is not in the rubric"), "{stderr}");
 }

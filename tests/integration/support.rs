@@ -25,7 +25,8 @@ pub struct Run {
 impl Run {
     /// The stdout parsed as the `--format json` document.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 
@@ -73,7 +74,11 @@ pub fn verdicts<'a>(doc: &'a serde_json::Value, name: &str) -> Vec<(&'a str, &'a
 
 /// The verdict of one scenario of one submission.
 pub fn verdict<'a>(doc: &'a serde_json::Value, name: &str, scenario: &str) -> &'a str {
-    verdicts(doc, name).into_iter().find(|(s, _)| *s == scenario).unwrap_or_else(|| panic!("{name} has no scenario {scenario}")).1
+    verdicts(doc, name)
+        .into_iter()
+        .find(|(s, _)| *s == scenario)
+        .unwrap_or_else(|| panic!("{name} has no scenario {scenario}"))
+        .1
 }
 
 /// The same text with durations, seeds and temp paths replaced, for comparing what people see.
@@ -85,7 +90,11 @@ pub fn redact(text: &str, temp: &Path) -> String {
             .split(' ')
             .map(|w| {
                 let is_secs = w.ends_with('s') && w[..w.len() - 1].parse::<f64>().is_ok() && w.contains('.');
-                if is_secs { "[DURATION]".to_owned() } else { w.to_owned() }
+                if is_secs {
+                    "[DURATION]".to_owned()
+                } else {
+                    w.to_owned()
+                }
             })
             .collect();
         out.push_str(&words.join(" "));

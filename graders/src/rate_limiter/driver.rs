@@ -7,8 +7,8 @@ use std::sync::Barrier;
 use std::time::Instant;
 
 use challenge_harness::ffi::{
-    DecisionC, RateLimiterConfigC, RateLimiterTable, Str, STATUS_COST_EXCEEDS_CAPACITY, STATUS_INVALID_CONFIG, STATUS_OK,
-    STATUS_PANIC,
+    DecisionC, RateLimiterConfigC, RateLimiterTable, Str, STATUS_COST_EXCEEDS_CAPACITY, STATUS_INVALID_CONFIG,
+    STATUS_OK, STATUS_PANIC,
 };
 
 use super::{trace, Check, Config, Observation, Observed, Op, Outcome, Round, Scenario, Script, Step};
@@ -229,7 +229,14 @@ fn concurrent_round(
     let spent = rng.below(config.limit.min(1_000) + 1);
     for _ in 0..spent {
         if let Outcome::Panic { message } = limiter.acquire(key, 1) {
-            return Ok(Round { budget: 0, calls: 0, admitted: 0, last_admitted_start: None, first_denied_end: None, panic: Some(message) });
+            return Ok(Round {
+                budget: 0,
+                calls: 0,
+                admitted: 0,
+                last_admitted_start: None,
+                first_denied_end: None,
+                panic: Some(message),
+            });
         }
     }
     let budget = config.limit.saturating_sub(spent);
@@ -244,7 +251,8 @@ fn concurrent_round(
                 std::thread::Builder::new()
                     .stack_size(1 << 20)
                     .spawn_scoped(scope, move || {
-                        let (mut calls, mut admitted, mut last_admitted_start, mut first_denied_end) = (0, 0, None, None);
+                        let (mut calls, mut admitted, mut last_admitted_start, mut first_denied_end) =
+                            (0, 0, None, None);
                         barrier.wait();
                         for _ in 0..n {
                             let start = stamp.fetch_add(1, Ordering::SeqCst);
@@ -271,7 +279,8 @@ fn concurrent_round(
             .collect();
         handles.into_iter().map(|h| h.join().expect("grader threads do not panic")).collect()
     });
-    let mut round = Round { budget, calls: 0, admitted: 0, last_admitted_start: None, first_denied_end: None, panic: None };
+    let mut round =
+        Round { budget, calls: 0, admitted: 0, last_admitted_start: None, first_denied_end: None, panic: None };
     for (calls, admitted, last_start, first_end, panic) in results {
         round.calls += calls;
         round.admitted += admitted;

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use super::model::Model;
-use super::{trace, AcquireExpect, Check, ExpectedError, Observation, Observed, Op, Outcome, Round, Scenario, Script, Step};
+use super::{
+    trace, AcquireExpect, Check, ExpectedError, Observation, Observed, Op, Outcome, Round, Scenario, Script, Step,
+};
 use crate::host::EPOCH;
 use crate::judgement::{Failure, Judgement, PanicReport};
 use crate::Nanos;
@@ -70,9 +72,11 @@ fn judge_step(op: &Op, observed: &Observed, clock_moved: bool) -> Option<Judgeme
             expect.admitted,
             *admitted,
         ),
-        (Op::FillKeys { count, prefix, cost, expect }, Observed::Admitted { admitted, .. }) => {
-            count_failure(format!("try_acquire on {count} fresh keys \"{prefix}0\"… with cost {cost}"), expect.as_ref()?.admitted, *admitted)
-        }
+        (Op::FillKeys { count, prefix, cost, expect }, Observed::Admitted { admitted, .. }) => count_failure(
+            format!("try_acquire on {count} fresh keys \"{prefix}0\"… with cost {cost}"),
+            expect.as_ref()?.admitted,
+            *admitted,
+        ),
         (Op::Cleanup {}, Observed::CleanedUp) => None,
         (Op::TrackedKeys { expect }, Observed::Keys(keys)) => (expect.keys != *keys).then(|| {
             let mut failure = Failure::new("tracked_keys()");
@@ -149,7 +153,11 @@ fn render_actual(expect: &AcquireExpect, outcome: &Outcome) -> String {
     match outcome {
         Outcome::CostExceedsCapacity => "Err(CostExceedsCapacity)\n".to_owned(),
         Outcome::Decision { allowed, remaining, retry_after, reset_after } => {
-            let all = !wants_error && expect.allowed.is_none() && expect.remaining.is_none() && expect.retry_after.is_none() && expect.reset_after.is_none();
+            let all = !wants_error
+                && expect.allowed.is_none()
+                && expect.remaining.is_none()
+                && expect.retry_after.is_none()
+                && expect.reset_after.is_none();
             if all {
                 return String::new();
             }
@@ -248,7 +256,8 @@ fn judge_trace(scenario: &Scenario, calls: &[trace::TracedCall], observations: &
             return Judgement::Panic(PanicReport { step: None, at: Some(Nanos(call.at)), message: message.clone() });
         }
         if *actual != expected {
-            let mut failure = Failure::new(format!("call {} of {}: try_acquire({key:?}, {})", n + 1, calls.len(), call.cost));
+            let mut failure =
+                Failure::new(format!("call {} of {}: try_acquire({key:?}, {})", n + 1, calls.len(), call.cost));
             failure.at = Some(Nanos(call.at));
             failure.expected = render_outcome(&expected);
             failure.actual = render_outcome(actual);
@@ -257,7 +266,11 @@ fn judge_trace(scenario: &Scenario, calls: &[trace::TracedCall], observations: &
         }
     }
     if outcomes.len() < calls.len() {
-        return Judgement::Fail(Failure::new(format!("the trace stopped after {} of {} calls", outcomes.len(), calls.len())));
+        return Judgement::Fail(Failure::new(format!(
+            "the trace stopped after {} of {} calls",
+            outcomes.len(),
+            calls.len()
+        )));
     }
     Judgement::Pass { note: Some(format!("{} calls matched the model", calls.len())) }
 }

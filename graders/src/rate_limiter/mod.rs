@@ -13,5 +13,6 @@ pub use judge::judge;
 pub use model::Model;
 pub use observation::{Observation, Observed, Outcome, Round};
 pub use script::{
-    parse, AcquireExpect, Admitted, AlgorithmName, Check, Config, ExpectedError, Keys, Op, Scenario, Script, Step, MAX_LIMIT, MAX_WINDOW,
+    parse, AcquireExpect, Admitted, AlgorithmName, Check, Config, ExpectedError, Keys, Op, Scenario, Script, Step,
+    MAX_LIMIT, MAX_WINDOW,
 };

@@ -62,10 +62,18 @@ impl Model {
             // a later backwards clock would see state pruned at a time the key never saw.
             let mut probe = state.clone();
             let remaining = match config.algorithm.algorithm() {
-                challenge_harness::Algorithm::FixedWindow => fixed_window(&mut probe, config.limit, config.window.0, t, 0).1,
-                challenge_harness::Algorithm::SlidingLog => sliding_log(&mut probe, config.limit, config.window.0, t, 0).1,
-                challenge_harness::Algorithm::SlidingCounter => sliding_counter(&mut probe, config.limit, config.window.0, t, 0).1,
-                challenge_harness::Algorithm::TokenBucket => token_bucket(&mut probe, config.limit, config.window.0, t, 0).1,
+                challenge_harness::Algorithm::FixedWindow => {
+                    fixed_window(&mut probe, config.limit, config.window.0, t, 0).1
+                }
+                challenge_harness::Algorithm::SlidingLog => {
+                    sliding_log(&mut probe, config.limit, config.window.0, t, 0).1
+                }
+                challenge_harness::Algorithm::SlidingCounter => {
+                    sliding_counter(&mut probe, config.limit, config.window.0, t, 0).1
+                }
+                challenge_harness::Algorithm::TokenBucket => {
+                    token_bucket(&mut probe, config.limit, config.window.0, t, 0).1
+                }
             };
             remaining < config.limit
         });

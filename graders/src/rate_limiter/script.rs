@@ -303,9 +303,13 @@ pub fn parse(
     let config: Config = serde_json::from_value(config).map_err(|e| problem(SpecPart::Config, e))?;
     config.validate().map_err(|e| problem(SpecPart::Config, e))?;
     let script = match (steps, check) {
-        (Some(steps), None) => {
-            Script::Steps(steps.into_iter().enumerate().map(|(i, s)| parse_step(s, &config).map_err(|e| problem(SpecPart::Step(i), e))).collect::<Result<_, _>>()?)
-        }
+        (Some(steps), None) => Script::Steps(
+            steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| parse_step(s, &config).map_err(|e| problem(SpecPart::Step(i), e)))
+                .collect::<Result<_, _>>()?,
+        ),
         (None, Some(check)) => {
             let check: Check = serde_json::from_value(check).map_err(|e| problem(SpecPart::Check, e))?;
             check.validate(&config).map_err(|e| problem(SpecPart::Check, e))?;
@@ -331,7 +335,10 @@ fn parse_step(value: serde_json::Value, config: &Config) -> Result<Step, String>
             return Err("expect either an error or decision fields, not both".to_owned());
         }
         if *cost > config.limit && expect.error.is_none() && decision_fields {
-            return Err(format!("cost {cost} exceeds limit {}: expect error = \"cost-exceeds-capacity\"", config.limit));
+            return Err(format!(
+                "cost {cost} exceeds limit {}: expect error = \"cost-exceeds-capacity\"",
+                config.limit
+            ));
         }
     }
     Ok(Step { at, op })
