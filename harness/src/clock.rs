@@ -39,6 +39,7 @@ impl Clock {
     }
 
     /// The current time in nanoseconds.
+    #[inline]
     pub fn now(&self) -> u64 {
         match &self.source {
             Source::Host(host) => (host.now_nanos)(host.ctx),
