@@ -5,6 +5,7 @@
 mod cargo_build;
 mod catalog;
 mod cli;
+mod clock_watch;
 mod commands;
 mod events;
 pub mod exit;

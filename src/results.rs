@@ -34,6 +34,8 @@ pub struct ScenarioResult {
     pub stderr: String,
     /// The start of what it printed to stdout (often the learner's own debug prints).
     pub stdout: String,
+    /// System-clock reads the learner's code made (time in scenarios is virtual).
+    pub clock_reads: u64,
 }
 
 /// Whether a submission built.
@@ -156,5 +158,18 @@ impl Score {
             pass_percent: rubric.pass_percent,
             criteria,
         }
+    }
+}
+
+impl ScenarioResult {
+    /// A note for a failure in code that read the system clock, which is the likely cause.
+    pub fn clock_note(&self) -> Option<String> {
+        (!self.verdict.is_pass() && self.clock_reads > 0).then(|| {
+            format!(
+                "your code read the system clock {} times in this scenario; time here is virtual and jumps ahead \
+                 instantly, so read it only from the Clock passed to new() (not std::time::Instant or SystemTime)",
+                self.clock_reads
+            )
+        })
     }
 }

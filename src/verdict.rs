@@ -176,6 +176,7 @@ impl Verdict {
                 Record::Panicked { message } => return Verdict::Panic(PanicReport::new(message.clone())),
                 Record::Observation(o) => observations.push(o.clone()),
                 Record::Done => done = true,
+                Record::ClockReads { .. } => {}
             }
         }
         if done {

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::os::fd::FromRawFd;
 use std::process::ExitCode;
 
-use challenge_graders::wire::{Job, RECORD_FD};
+use challenge_graders::wire::{Job, Record, RECORD_FD};
 
 /// Runs the job on stdin. Only the parent starts this, with fd 3 open for records.
 pub fn worker_main() -> ExitCode {
@@ -22,7 +22,9 @@ pub fn worker_main() -> ExitCode {
         // If the parent has gone, there is no one to tell.
         let _ = (&records).write_all(&line);
     };
+    let reads_before = crate::clock_watch::reads();
     // SAFETY: we are the worker process, under the limits the parent set before exec.
     unsafe { challenge_graders::run_job(&job, &mut emit) };
+    emit(Record::ClockReads { count: crate::clock_watch::reads() - reads_before });
     ExitCode::SUCCESS
 }

@@ -62,4 +62,10 @@ pub enum Record {
     Observation(Observation),
     /// The scenario ran to its end.
     Done,
+    /// How many times the plugin read the system clock (sent after `Done`). Time here is virtual,
+    /// so any read is a mistake worth pointing out.
+    ClockReads {
+        /// The count.
+        count: u64,
+    },
 }

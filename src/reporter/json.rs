@@ -122,7 +122,10 @@ impl Reporter for JsonReporter {
                         verdict: s.verdict.kind(),
                         points: s.points,
                         max_points: s.max_points,
-                        message: message(&s.verdict, s.visibility),
+                        message: match s.clock_note() {
+                            Some(note) => format!("{}; {note}", message(&s.verdict, s.visibility)),
+                            None => message(&s.verdict, s.visibility),
+                        },
                         seed: s.seed,
                         duration_ms: s.duration.as_millis() as u64,
                     })

@@ -104,6 +104,9 @@ impl TerminalReporter {
             return out;
         }
         out.push_str(&format!("  {}\n", r.description));
+        if let Some(note) = r.clock_note() {
+            out.push_str(&format!("  {} {note}\n", self.paint("likely cause:", |s| s.yellow().bold())));
+        }
         if r.seeded {
             out.push_str(&format!(
                 "  {}\n",
@@ -406,6 +409,7 @@ mod tests {
             seeded: false,
             stderr: String::new(),
             stdout: String::new(),
+            clock_reads: 0,
         }
     }
 

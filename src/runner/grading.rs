@@ -179,6 +179,7 @@ impl Runner<'_> {
             seeded: scenario.body.is_seeded(),
             stderr: run.map(|r| r.stderr.text()).unwrap_or_default(),
             stdout: run.map(|r| r.stdout.text()).unwrap_or_default(),
+            clock_reads: run.map_or(0, |r| r.clock_reads()),
         }
     }
 }

@@ -90,6 +90,19 @@ pub struct WorkerRun {
     pub elapsed: Duration,
 }
 
+impl WorkerRun {
+    /// System-clock reads the worker reported (0 if it died before reporting).
+    pub fn clock_reads(&self) -> u64 {
+        self.records
+            .iter()
+            .find_map(|r| match r {
+                Record::ClockReads { count } => Some(*count),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+}
+
 /// Time allowed for pipes to drain after the process group is gone.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 

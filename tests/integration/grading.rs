@@ -85,3 +85,26 @@ fn hidden_failures_are_reported_without_their_steps() {
     assert_eq!(scenario["verdict"], "fail");
     assert_eq!(scenario["message"], "a hidden expectation did not hold");
 }
+
+#[test]
+fn reading_the_real_clock_is_named_as_the_likely_cause() {
+    let message = |fixture_name: &str| {
+        let run = challenge(&["test", "1", "--solution", &fixture(fixture_name), "--format", "json"]);
+        let doc = run.json();
+        let scenario = doc["submissions"][0]["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "fixed-window-basics")
+            .unwrap()
+            .clone();
+        assert_eq!(scenario["verdict"], "fail", "{fixture_name}");
+        scenario["message"].as_str().unwrap().to_owned()
+    };
+    let real_clock = message("buggy/real-clock");
+    assert!(real_clock.contains("your code read the system clock"), "{real_clock}");
+    assert!(real_clock.contains("not std::time::Instant"), "{real_clock}");
+    // A limiter that only reads the harness clock is never told so, whatever its bug.
+    let off_by_one = message("buggy/off-by-one");
+    assert!(!off_by_one.contains("system clock"), "{off_by_one}");
+}
