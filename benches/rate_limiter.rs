@@ -325,6 +325,53 @@ fn ffi_overhead() {
     println!("  FFI overhead per call, all in: {:.1} ns", f - d);
 }
 
+/// One row comparing the reference keyed limiter with a governor keyed limiter, each on a fresh
+/// fake clock; `warm` first drains every key once at time 0 on both sides.
+#[allow(clippy::too_many_arguments)]
+fn keyed_row<T: Sync>(
+    label: &str,
+    theirs: impl FnOnce(FakeRelativeClock) -> T,
+    check: impl Fn(&T, &FakeRelativeClock, &String) -> bool + Sync,
+    keys: &[String],
+    seqs: &[Vec<u32>],
+    ops: u64,
+    step: Duration,
+    warm: bool,
+) {
+    let manual = ManualClock::new(0);
+    let fake = FakeRelativeClock::default();
+    let ours = ReferenceLimiter::new(config(), manual.clock());
+    let theirs = theirs(fake.clone());
+    if warm {
+        for _ in 0..BURST {
+            for key in keys {
+                let _ = ours.try_acquire(key, 1);
+                let _ = check(&theirs, &fake, key);
+            }
+        }
+    }
+    print_row(&compare(
+        label,
+        &subject(|k| ours.try_acquire(&keys[k], 1).unwrap().allowed, |by| manual.advance(by)),
+        &subject(|k| check(&theirs, &fake, &keys[k]), |by| fake.advance(by)),
+        seqs,
+        ops,
+        step,
+    ));
+}
+
+/// governor's keyed check, returning information comparable to the reference's `Decision`.
+fn check_with_info<K: std::hash::Hash + Eq + Clone, S: governor::state::StateStore<Key = K>>(
+    limiter: &governor::RateLimiter<K, S, FakeRelativeClock, StateInformationMiddleware>,
+    fake: &FakeRelativeClock,
+    key: &K,
+) -> bool {
+    match limiter.check_key(key) {
+        Ok(snapshot) => black_box(snapshot.remaining_burst_capacity()) < u32::MAX,
+        Err(not_until) => black_box(not_until.wait_time_from(fake.now())).is_zero(),
+    }
+}
+
 fn main() {
     let total = Instant::now();
     println!("command: cargo bench --bench rate_limiter");
@@ -388,100 +435,62 @@ fn main() {
                 step,
             ));
         }
-        {
-            // The same single bucket as a key of the keyed limiters (hash, shard, lookup).
-            let manual = ManualClock::new(0);
-            let fake = FakeRelativeClock::default();
-            let ours = ReferenceLimiter::new(config(), manual.clock());
-            let theirs = governor::RateLimiter::dashmap_with_clock(quota(), fake.clone());
-            let key = &keys[0];
-            print_row(&compare(
-                "(a') keyed, one hot key | dashmap",
-                &subject(|_| ours.try_acquire(key, 1).unwrap().allowed, |by| manual.advance(by)),
-                &subject(|_| theirs.check_key(key).is_ok(), |by| fake.advance(by)),
-                &one_key,
-                ops,
-                step,
-            ));
-        }
+        // The same single bucket as a key of the keyed limiters (hash, shard, lookup).
+        let hot = std::slice::from_ref(&keys[0]);
+        keyed_row(
+            "(a') keyed, one hot key | dashmap",
+            |fake| governor::RateLimiter::dashmap_with_clock(quota(), fake),
+            |g, _, k| g.check_key(k).is_ok(),
+            hot,
+            &one_key,
+            ops,
+            step,
+            false,
+        );
 
         // (b) 10k keys, uniformly random. Each key is visited about every 10k decisions; fake time
         // moves 50ns per decision, i.e. ~half a permit per key between visits: ~half admitted.
         let seqs: Vec<Vec<u32>> = (0..threads).map(|t| sequence(42 + t as u64, KEYS)).collect();
         let step = Duration::from_nanos(50);
         let ops = 1_000_000;
-        // Drain every key at time 0 (identically on both sides) so that the timed runs start in
-        // the steady state, where about half the decisions are admitted.
-        let warm = |decide: &dyn Fn(usize) -> bool| {
-            for _ in 0..BURST {
-                (0..KEYS).for_each(|k| _ = decide(k));
-            }
-        };
-        {
-            let manual = ManualClock::new(0);
-            let fake = FakeRelativeClock::default();
-            let ours = ReferenceLimiter::new(config(), manual.clock());
-            let theirs = governor::RateLimiter::dashmap_with_clock(quota(), fake.clone());
-            warm(&|k| ours.try_acquire(&keys[k], 1).is_ok());
-            warm(&|k| theirs.check_key(&keys[k]).is_ok());
-            print_row(&compare(
-                "(b)  keyed, 10k keys | dashmap (SipHash)",
-                &subject(|k| ours.try_acquire(&keys[k], 1).unwrap().allowed, |by| manual.advance(by)),
-                &subject(|k| theirs.check_key(&keys[k]).is_ok(), |by| fake.advance(by)),
-                &seqs,
-                ops,
-                step,
-            ));
-        }
-        {
-            // Governor with the same fast hasher the reference uses: what the rest of the design
-            // is worth once hashing is equal.
-            let manual = ManualClock::new(0);
-            let fake = FakeRelativeClock::default();
-            let ours = ReferenceLimiter::new(config(), manual.clock());
-            let theirs = governor::RateLimiter::dashmap_with_clock_and_hasher(
-                quota(),
-                fake.clone(),
-                foldhash::fast::RandomState::default(),
-            );
-            warm(&|k| ours.try_acquire(&keys[k], 1).is_ok());
-            warm(&|k| theirs.check_key(&keys[k]).is_ok());
-            print_row(&compare(
-                "(b)  keyed, 10k keys | dashmap + foldhash",
-                &subject(|k| ours.try_acquire(&keys[k], 1).unwrap().allowed, |by| manual.advance(by)),
-                &subject(|k| theirs.check_key(&keys[k]).is_ok(), |by| fake.advance(by)),
-                &seqs,
-                ops,
-                step,
-            ));
-        }
-        {
-            let manual = ManualClock::new(0);
-            let fake = FakeRelativeClock::default();
-            let ours = ReferenceLimiter::new(config(), manual.clock());
-            let theirs = governor::RateLimiter::dashmap_with_clock_and_hasher(
-                quota(),
-                fake.clone(),
-                foldhash::fast::RandomState::default(),
-            )
-            .with_middleware::<StateInformationMiddleware>();
-            warm(&|k| ours.try_acquire(&keys[k], 1).is_ok());
-            warm(&|k| theirs.check_key(&keys[k]).is_ok());
-            print_row(&compare(
-                "(b)  keyed, 10k keys | dashmap+foldhash +info",
-                &subject(|k| ours.try_acquire(&keys[k], 1).unwrap().allowed, |by| manual.advance(by)),
-                &subject(
-                    |k| match theirs.check_key(&keys[k]) {
-                        Ok(snapshot) => black_box(snapshot.remaining_burst_capacity()) < u32::MAX,
-                        Err(not_until) => black_box(not_until.wait_time_from(fake.now())).is_zero(),
-                    },
-                    |by| fake.advance(by),
-                ),
-                &seqs,
-                ops,
-                step,
-            ));
-        }
+        // Every key is drained at time 0 (identically on both sides) so that the timed runs start
+        // in the steady state, where about half the decisions are admitted.
+        let foldhash = foldhash::fast::RandomState::default;
+        keyed_row(
+            "(b)  keyed, 10k keys | dashmap (SipHash)",
+            |fake| governor::RateLimiter::dashmap_with_clock(quota(), fake),
+            |g, _, k| g.check_key(k).is_ok(),
+            &keys,
+            &seqs,
+            ops,
+            step,
+            true,
+        );
+        // Governor with the same fast hasher the reference uses: what the rest of the design is
+        // worth once hashing is equal.
+        keyed_row(
+            "(b)  keyed, 10k keys | dashmap + foldhash",
+            |fake| governor::RateLimiter::dashmap_with_clock_and_hasher(quota(), fake, foldhash()),
+            |g, _, k| g.check_key(k).is_ok(),
+            &keys,
+            &seqs,
+            ops,
+            step,
+            true,
+        );
+        keyed_row(
+            "(b)  keyed, 10k keys | dashmap+foldhash +info",
+            |fake| {
+                governor::RateLimiter::dashmap_with_clock_and_hasher(quota(), fake, foldhash())
+                    .with_middleware::<StateInformationMiddleware>()
+            },
+            |g, fake, k| check_with_info(g, fake, k),
+            &keys,
+            &seqs,
+            ops,
+            step,
+            true,
+        );
     }
     println!(
         "ours/gov ns = median CPU ns per decision (summed over threads); ratio = ours / governor, below 1 means the \
