@@ -8,6 +8,7 @@ mod cli;
 mod clock_watch;
 mod commands;
 mod events;
+mod gradebook;
 pub mod exit;
 mod progress;
 mod reporter;

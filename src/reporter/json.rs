@@ -91,6 +91,16 @@ pub(crate) fn message(verdict: &Verdict, visibility: Visibility) -> String {
     }
 }
 
+/// The full message an instructor sees in the gradebook: hidden scenarios included, with the
+/// likely cause when the learner's code read the system clock.
+pub(crate) fn instructor_message(result: &crate::results::ScenarioResult) -> String {
+    let message = message(&result.verdict, Visibility::Visible);
+    match result.clock_note() {
+        Some(note) => format!("{message}; {note}"),
+        None => message,
+    }
+}
+
 impl Reporter for JsonReporter {
     fn report(&mut self, _event: &RunEvent<'_>) -> std::io::Result<()> {
         Ok(())

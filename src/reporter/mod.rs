@@ -5,6 +5,7 @@ mod json;
 mod terminal;
 
 pub use json::JsonReporter;
+pub(crate) use json::instructor_message;
 pub use terminal::{Detail, TerminalReporter};
 
 use crate::events::RunEvent;

@@ -1,0 +1,6 @@
+//! The SQLite gradebook: an append-only history of grading runs, and the queries instructors read.
+
+mod schema;
+mod store;
+
+pub use store::{GradeRow, Gradebook, GradebookError, MergeStats, RunEnv, RunRecord, ScenarioRow};
