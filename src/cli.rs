@@ -68,14 +68,30 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Grade solution crates with every scenario, hidden ones included.
+    /// Grade solution crates with every scenario, hidden ones included, into the gradebook.
     Grade {
-        /// Crates, or directories of crates (such as `solutions`).
+        /// Crates, directories of crates (such as `solutions`), classes (a directory per student,
+        /// each holding a crate per challenge), or directories holding a `submissions.toml`.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The challenge they solve (default: inferred from each crate's directory name).
         #[arg(long)]
         challenge: Option<String>,
+        /// The student, when grading a single crate (default: its directory name).
+        #[arg(long)]
+        student: Option<String>,
+        /// The SQLite gradebook that keeps every attempt.
+        #[arg(long, env = "CHALLENGE_GRADEBOOK", default_value = "gradebook.db", value_name = "PATH")]
+        gradebook: PathBuf,
+        /// Grade again even submissions already graded with the same source and tool version.
+        #[arg(long)]
+        regrade: bool,
+        /// Submissions graded at once (default: the number of cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Grade only shard I of N (1-based), for a CI matrix; every student lands in one shard.
+        #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+        shard: Option<(u32, u32)>,
         /// Output format; machine formats go to stdout and the human report to stderr.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -100,4 +116,13 @@ pub enum Format {
     Human,
     /// One JSON document on stdout.
     Json,
+}
+
+/// `--shard 2/4` → `(2, 4)`.
+fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let parsed = text.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok((i, n)),
+        _ => Err(format!("{text:?} is not a shard: write I/N with 1 <= I <= N, such as 2/4")),
+    }
 }

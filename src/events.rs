@@ -1,4 +1,5 @@
-//! What the runner tells reporters, as it happens. Plain data, flowing one way: the runner never
+//! What the runner tells reporters, as it happens. Submissions are graded concurrently, so every
+//! event names its submission by its index in the run. Plain data, flowing one way: the runner never
 //! prints, and reporters never steer the run.
 
 use std::path::Path;
@@ -10,6 +11,8 @@ use crate::results::{BuildOutcome, ChallengeRef, ScenarioResult, SubmissionRepor
 pub enum RunEvent<'a> {
     /// Work on a submission begins with its build.
     SubmissionStarted {
+        /// Index of the submission in the run.
+        submission: usize,
         /// The crate.
         path: &'a Path,
         /// Its challenge.
@@ -19,21 +22,29 @@ pub enum RunEvent<'a> {
     },
     /// The build is over.
     BuildFinished {
+        /// Index of the submission in the run.
+        submission: usize,
         /// How it went.
         outcome: &'a BuildOutcome,
     },
     /// A scenario's worker is starting.
     ScenarioStarted {
+        /// Index of the submission in the run.
+        submission: usize,
         /// Its name.
         name: &'a str,
     },
     /// A scenario has its verdict.
     ScenarioFinished {
+        /// Index of the submission in the run.
+        submission: usize,
         /// The result.
         result: &'a ScenarioResult,
     },
     /// A submission is fully graded.
     SubmissionFinished {
+        /// Index of the submission in the run.
+        submission: usize,
         /// The report.
         report: &'a SubmissionReport,
     },

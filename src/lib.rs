@@ -8,13 +8,14 @@ mod cli;
 mod clock_watch;
 mod commands;
 mod events;
-mod gradebook;
 pub mod exit;
+mod gradebook;
 mod progress;
 mod reporter;
 mod results;
 mod runner;
 mod spec;
+mod submissions;
 mod verdict;
 mod worker_main;
 

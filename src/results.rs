@@ -77,6 +77,8 @@ impl From<&ChallengeSpec> for ChallengeRef {
 pub struct SubmissionReport {
     /// The crate's path as given.
     pub path: PathBuf,
+    /// Whose it is.
+    pub student: String,
     /// Its challenge.
     pub challenge: ChallengeRef,
     /// Whether it built.

@@ -1,95 +1,120 @@
-//! `challenge grade PATH...`: grade crates with every scenario, hidden ones included.
+//! `challenge grade PATH...`: grade crates with every scenario, hidden ones included, up to
+//! `--jobs` at once, into the gradebook. Submissions already graded with the same source and
+//! tool version are skipped (and said to be) unless `--regrade`.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
 
 use super::{current_exe, runtime, CommandError, Context};
 use crate::cargo_build::Cache;
-use crate::catalog::Catalog;
 use crate::cli::Format;
+use crate::gradebook::{GradeRow, Gradebook, GradebookSink, RunEnv};
 use crate::reporter::{Detail, Reporter};
 use crate::results::BuildOutcome;
-use crate::runner::{Mode, Runner, Submission};
+use crate::runner::{Mode, Runner};
+use crate::submissions::{self, Discovery, Submission};
 
-pub(super) fn run(
-    cx: &Context,
-    paths: &[PathBuf],
-    challenge: Option<&str>,
-    format: Format,
-) -> Result<u8, CommandError> {
-    let fixed = challenge.map(|q| cx.catalog.find(q)).transpose()?.map(|spec| spec.id);
-    let mut submissions = Vec::new();
-    for path in paths {
-        for krate in crates_under(path)? {
-            let challenge = match fixed {
-                Some(id) => index_of(&cx.catalog, id),
-                None => infer_challenge(&cx.catalog, &krate)?,
-            };
-            submissions.push(Submission { path: krate, challenge });
+/// The resolved flags of `grade`.
+pub(super) struct Options {
+    pub challenge: Option<String>,
+    pub student: Option<String>,
+    pub gradebook: PathBuf,
+    pub regrade: bool,
+    pub jobs: usize,
+    pub shard: Option<(u32, u32)>,
+    pub format: Format,
+}
+
+pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<u8, CommandError> {
+    let challenge = match &options.challenge {
+        Some(q) => {
+            let id = cx.catalog.find(q)?.id;
+            Some(cx.catalog.challenges.iter().position(|c| c.id == id).expect("found above"))
+        }
+        None => None,
+    };
+    let discovery = Discovery { catalog: &cx.catalog, challenge, student: options.student.as_deref() };
+    let mut found = discovery.discover(paths)?;
+    if let Some((index, count)) = options.shard {
+        found = submissions::shard(found, index, count);
+    }
+    let book = Gradebook::open(&options.gradebook)?;
+    let env = run_env();
+
+    // Resume: what this tool version already graded from the same source is not graded again.
+    let mut hashes = HashMap::new();
+    let mut to_grade: Vec<Submission> = Vec::new();
+    let mut skipped: Vec<GradeRow> = Vec::new();
+    for submission in found {
+        let hash = match &submission.missing {
+            Some(_) => "missing".to_owned(),
+            None => submissions::source_hash(&submission.path)
+                .map_err(CommandError::io(format!("failed to read {}", submission.path.display())))?,
+        };
+        let slug = &cx.catalog.challenges[submission.challenge].slug;
+        let done = match (options.regrade, &submission.missing) {
+            (false, None) => book.already_graded(&submission.student, slug, &hash, &env.tool_version)?,
+            _ => None,
+        };
+        match done {
+            Some(row) => skipped.push(row),
+            None => {
+                hashes.insert(submission.path.clone(), hash);
+                to_grade.push(submission);
+            }
         }
     }
-    let mut reporter = super::test::reporters(cx, format, Detail::Instructor);
+
+    let mut human = match options.format {
+        Format::Human => Box::new(std::io::stdout()) as Box<dyn Write>,
+        _ => Box::new(std::io::stderr()),
+    };
+    for row in &skipped {
+        writeln!(
+            human,
+            "skipped {} {}: already graded from this source by this version ({:.1}%, level {}, run {}); pass --regrade to grade it again",
+            row.student, row.challenge, row.percent, row.level, row.run_id
+        )
+        .map_err(CommandError::io("failed to write the report"))?;
+    }
+
+    let mut reporter = super::test::reporters(cx, options.format, Detail::Instructor, to_grade.len());
+    reporter.0.push(Box::new(GradebookSink::new(book, env, hashes, Box::new(std::io::stderr()))));
     let runner = Runner {
         catalog: &cx.catalog,
         cache: Cache::locate(),
         exe: current_exe()?,
         mode: Mode::Grade,
         color: cx.color,
+        jobs: options.jobs,
     };
-    let reports = runtime()?
-        .block_on(runner.run(&submissions, &mut reporter))
-        .map_err(CommandError::io("failed to run the scenarios"))?;
+    let reports =
+        runtime()?.block_on(runner.run(&to_grade, &mut reporter)).map_err(CommandError::io("failed to grade"))?;
     reporter.finish(&reports).map_err(CommandError::io("failed to write the report"))?;
     Ok(if reports.iter().any(|r| matches!(r.build, BuildOutcome::Failed { .. })) {
         crate::exit::BUILD_FAILED
-    } else if reports.iter().all(|r| r.score.passed) {
+    } else if reports.iter().all(|r| r.score.passed) && skipped.iter().all(|g| g.passed) {
         crate::exit::PASSED
     } else {
         crate::exit::BELOW_PASS
     })
 }
 
-fn index_of(catalog: &Catalog, id: u32) -> usize {
-    catalog.challenges.iter().position(|c| c.id == id).expect("ids come from the catalogue")
-}
-
-/// A crate, or every directory inside a directory that is not itself a crate. Nothing is skipped
-/// silently: a subdirectory without Cargo.toml is still graded, and its build reports why.
-fn crates_under(path: &Path) -> Result<Vec<PathBuf>, CommandError> {
-    if !path.is_dir() {
-        return Err(CommandError::Usage(format!(
-            "{} is not a directory: pass a crate or a directory of crates",
-            path.display()
-        )));
+/// What grades are recorded with: this tool, the harness ABI, the toolchain, the isolation.
+fn run_env() -> RunEnv {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let toolchain = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(|| "unknown".to_owned(), |o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    RunEnv {
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        harness_abi: challenge_harness::ffi::ABI_VERSION,
+        toolchain,
+        isolation: "process group + rlimits (address space, CPU, file size, open files, no core); no sandbox"
+            .to_owned(),
     }
-    if path.join("Cargo.toml").is_file() {
-        return Ok(vec![path.to_owned()]);
-    }
-    let mut crates: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(CommandError::io(format!("failed to read {}", path.display())))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.') && n != "target"))
-        .collect();
-    crates.sort();
-    if crates.is_empty() {
-        return Err(CommandError::Usage(format!("{} holds no crates to grade", path.display())));
-    }
-    Ok(crates)
-}
-
-/// The challenge a crate solves, from its directory name: `01-rate-limiter`, `rate-limiter` or `1`.
-fn infer_challenge(catalog: &Catalog, krate: &Path) -> Result<usize, CommandError> {
-    let name = krate.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    catalog
-        .challenges
-        .iter()
-        .position(|c| name == c.dir_name() || name == c.slug || name == c.id.to_string())
-        .or_else(|| (catalog.challenges.len() == 1).then_some(0))
-        .ok_or_else(|| {
-            CommandError::Usage(format!(
-                "cannot tell which challenge {} solves from its name; name it like `01-rate-limiter`, or pass --challenge",
-                krate.display()
-            ))
-        })
 }

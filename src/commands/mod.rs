@@ -24,6 +24,12 @@ pub enum CommandError {
     /// The user asked for something that cannot be done as asked.
     #[error("{0}")]
     Usage(String),
+    /// The gradebook cannot be used.
+    #[error(transparent)]
+    Gradebook(#[from] crate::gradebook::GradebookError),
+    /// The class layout or manifest is wrong.
+    #[error(transparent)]
+    Discovery(#[from] crate::submissions::DiscoveryError),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -39,7 +45,10 @@ impl CommandError {
     /// The exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Catalog(_) | CommandError::Usage(_) => exit::USAGE,
+            CommandError::Catalog(_)
+            | CommandError::Usage(_)
+            | CommandError::Gradebook(_)
+            | CommandError::Discovery(_) => exit::USAGE,
             CommandError::Io { .. } => exit::INTERNAL,
         }
     }
@@ -95,7 +104,11 @@ pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
         Command::Start { challenge, dir } => start::run(&cx, &challenge, dir),
         Command::Test { challenge, solution, format } => test::run(&cx, &challenge, solution, format),
         Command::Hint { challenge, tier, all } => hint::run(&cx, &challenge, if all { u32::MAX } else { tier }),
-        Command::Grade { paths, challenge, format } => grade::run(&cx, &paths, challenge.as_deref(), format),
+        Command::Grade { paths, challenge, student, gradebook, regrade, jobs, shard, format } => {
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+            let options = grade::Options { challenge, student, gradebook, regrade, jobs, shard, format };
+            grade::run(&cx, &paths, &options)
+        }
     }
 }
 

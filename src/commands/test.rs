@@ -9,7 +9,8 @@ use crate::cli::Format;
 use crate::progress::Progress;
 use crate::reporter::{Detail, Fanout, JsonReporter, Reporter, TerminalReporter};
 use crate::results::BuildOutcome;
-use crate::runner::{Mode, Runner, Submission};
+use crate::runner::{Mode, Runner};
+use crate::submissions::Submission;
 
 pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: Format) -> Result<u8, CommandError> {
     let spec = cx.catalog.find(query)?;
@@ -22,10 +23,16 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
             spec.id
         )));
     }
-    let mut reporter = reporters(cx, format, Detail::Learner);
-    let runner =
-        Runner { catalog: &cx.catalog, cache: Cache::locate(), exe: current_exe()?, mode: Mode::Test, color: cx.color };
-    let submissions = [Submission { path, challenge: index }];
+    let mut reporter = reporters(cx, format, Detail::Learner, 1);
+    let runner = Runner {
+        catalog: &cx.catalog,
+        cache: Cache::locate(),
+        exe: current_exe()?,
+        mode: Mode::Test,
+        color: cx.color,
+        jobs: 1,
+    };
+    let submissions = [Submission { student: "you".to_owned(), path, challenge: index, missing: None }];
     let reports = runtime()?
         .block_on(runner.run(&submissions, &mut reporter))
         .map_err(CommandError::io("failed to run the scenarios"))?;
@@ -41,9 +48,10 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
     })
 }
 
-/// The reporters for `format`: the human report always, on stderr when JSON owns stdout.
-pub(super) fn reporters(cx: &Context, format: Format, detail: Detail) -> Fanout {
-    let human = TerminalReporter::new(Context::human_out(format), cx.color, detail, cx.progress);
+/// The reporters for `format` over a run of `submissions`: the human report always, on stderr
+/// when a machine format owns stdout.
+pub(super) fn reporters(cx: &Context, format: Format, detail: Detail, submissions: usize) -> Fanout {
+    let human = TerminalReporter::new(Context::human_out(format), cx.color, detail, cx.progress, submissions);
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(human)];
     if format == Format::Json {
         reporters.push(Box::new(JsonReporter::new(Box::new(std::io::stdout()))));

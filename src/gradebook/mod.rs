@@ -1,6 +1,8 @@
 //! The SQLite gradebook: an append-only history of grading runs, and the queries instructors read.
 
 mod schema;
+mod sink;
 mod store;
 
+pub use sink::GradebookSink;
 pub use store::{GradeRow, Gradebook, GradebookError, MergeStats, RunEnv, RunRecord, ScenarioRow};

@@ -273,7 +273,10 @@ impl Gradebook {
              WHERE st.name = ?1 AND s.challenge = ?2 AND s.source_hash = ?3 AND r.tool_version = ?4
              ORDER BY r.id DESC LIMIT 1"
         );
-        self.conn.query_row(&sql, params![student, challenge, source_hash, tool_version], grade_row).optional().map_err(self.sql())
+        self.conn
+            .query_row(&sql, params![student, challenge, source_hash, tool_version], grade_row)
+            .optional()
+            .map_err(self.sql())
     }
 
     /// Records one graded submission, all or nothing.
@@ -293,7 +296,14 @@ impl Gradebook {
             )
             .optional()
             .map_err(&sql)?;
-        let submission = upsert_submission(&tx, run.student, &report.challenge.slug, run.source_hash, &report.path.display().to_string()).map_err(&sql)?;
+        let submission = upsert_submission(
+            &tx,
+            run.student,
+            &report.challenge.slug,
+            run.source_hash,
+            &report.path.display().to_string(),
+        )
+        .map_err(&sql)?;
         let (build_ok, build_log) = match &report.build {
             BuildOutcome::Built { .. } => (true, String::new()),
             BuildOutcome::Failed { message, rendered } => {
@@ -421,8 +431,12 @@ impl Gradebook {
                 continue;
             }
             let get = |i: usize| row.get::<_, rusqlite::types::Value>(i).map_err(theirs);
-            let (student, challenge, hash, path): (String, String, String, String) =
-                (row.get(2).map_err(theirs)?, row.get(3).map_err(theirs)?, row.get(4).map_err(theirs)?, row.get(5).map_err(theirs)?);
+            let (student, challenge, hash, path): (String, String, String, String) = (
+                row.get(2).map_err(theirs)?,
+                row.get(3).map_err(theirs)?,
+                row.get(4).map_err(theirs)?,
+                row.get(5).map_err(theirs)?,
+            );
             let submission = upsert_submission(&tx, &student, &challenge, &hash, &path).map_err(&sql)?;
             tx.execute(
                 "INSERT INTO runs (uid, submission_id, tool_version, harness_abi, toolchain, isolation, started_at, finished_at, build_ok, build_log)
@@ -440,7 +454,13 @@ impl Gradebook {
     }
 }
 
-fn upsert_submission(tx: &Transaction<'_>, student: &str, challenge: &str, hash: &str, path: &str) -> rusqlite::Result<i64> {
+fn upsert_submission(
+    tx: &Transaction<'_>,
+    student: &str,
+    challenge: &str,
+    hash: &str,
+    path: &str,
+) -> rusqlite::Result<i64> {
     tx.execute("INSERT INTO students (name) VALUES (?1) ON CONFLICT (name) DO NOTHING", [student])?;
     let student_id: i64 = tx.query_row("SELECT id FROM students WHERE name = ?1", [student], |r| r.get(0))?;
     tx.execute(
@@ -497,7 +517,12 @@ mod tests {
     use crate::verdict::Verdict;
 
     fn env() -> RunEnv {
-        RunEnv { tool_version: "0.1.0".into(), harness_abi: 1, toolchain: "rustc test".into(), isolation: "rlimits".into() }
+        RunEnv {
+            tool_version: "0.1.0".into(),
+            harness_abi: 1,
+            toolchain: "rustc test".into(),
+            isolation: "rlimits".into(),
+        }
     }
 
     fn report(percent: f64) -> SubmissionReport {
@@ -518,6 +543,7 @@ mod tests {
         };
         SubmissionReport {
             path: "class/alice/01-rate-limiter".into(),
+            student: "alice".into(),
             challenge: ChallengeRef { id: 1, slug: "rate-limiter".into(), title: "t".into() },
             build: BuildOutcome::Built { duration: Duration::ZERO },
             results: vec![result],
@@ -537,7 +563,8 @@ mod tests {
 
     fn record(book: &mut Gradebook, student: &str, hash: &str, percent: f64) -> Recorded {
         let report = report(percent);
-        let run = RunRecord { student, source_hash: hash, report: &report, started_at: "s".into(), finished_at: "f".into() };
+        let run =
+            RunRecord { student, source_hash: hash, report: &report, started_at: "s".into(), finished_at: "f".into() };
         book.record(&env(), &run).unwrap()
     }
 
@@ -557,7 +584,10 @@ mod tests {
         drop(book);
         let book = Gradebook::open(&path).unwrap();
         let history = book.history("alice", "rate-limiter").unwrap();
-        assert_eq!(history.iter().map(|g| (g.percent, g.score_changed)).collect::<Vec<_>>(), [(80.0, false), (70.0, true), (10.0, false)]);
+        assert_eq!(
+            history.iter().map(|g| (g.percent, g.score_changed)).collect::<Vec<_>>(),
+            [(80.0, false), (70.0, true), (10.0, false)]
+        );
         let latest = book.latest_grades().unwrap();
         assert_eq!(latest.len(), 1);
         assert_eq!(latest[0].percent, 10.0);
@@ -604,7 +634,10 @@ mod tests {
         let again = class.merge_from(&Gradebook::open_read_only(&b).unwrap()).unwrap();
         assert_eq!(again, MergeStats { added: 0, already_present: 2 });
         let latest = class.latest_grades().unwrap();
-        assert_eq!(latest.iter().map(|g| (g.student.as_str(), g.percent)).collect::<Vec<_>>(), [("alice", 80.0), ("bob", 55.0)]);
+        assert_eq!(
+            latest.iter().map(|g| (g.student.as_str(), g.percent)).collect::<Vec<_>>(),
+            [("alice", 80.0), ("bob", 55.0)]
+        );
         assert!(latest[1].score_changed, "flags survive the merge");
         assert_eq!(class.scenario_results(latest[1].run_id).unwrap().len(), 1);
     }

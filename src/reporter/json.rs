@@ -31,6 +31,7 @@ struct Document<'a> {
 #[derive(Serialize)]
 struct JsonSubmission<'a> {
     path: String,
+    student: &'a str,
     challenge: &'a str,
     challenge_id: u32,
     score: f64,
@@ -111,6 +112,7 @@ impl Reporter for JsonReporter {
             .iter()
             .map(|r| JsonSubmission {
                 path: r.path.display().to_string(),
+                student: &r.student,
                 challenge: &r.challenge.slug,
                 challenge_id: r.challenge.id,
                 score: round2(r.score.score),

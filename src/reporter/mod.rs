@@ -4,8 +4,8 @@
 mod json;
 mod terminal;
 
-pub use json::JsonReporter;
 pub(crate) use json::instructor_message;
+pub use json::JsonReporter;
 pub use terminal::{Detail, TerminalReporter};
 
 use crate::events::RunEvent;

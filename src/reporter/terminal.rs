@@ -35,11 +35,25 @@ pub struct TerminalReporter {
     progress: Option<ProgressBar>,
     /// The command that shows hints for the challenge being reported, for the closing line.
     hint_command: Option<String>,
+    /// How many submissions the run grades. With more than one they finish out of order, so
+    /// each one's text is held until it finishes; instructors then get one line per submission.
+    submissions: usize,
+    /// Text held per submission until it finishes.
+    held: std::collections::HashMap<usize, String>,
+    /// Built, graded and failed counts, for the progress bar of a class.
+    counts: (usize, usize, usize),
 }
 
 impl TerminalReporter {
-    /// A reporter writing to `out`; `progress` shows a bar on stderr (only pass true for a terminal).
-    pub fn new(out: Box<dyn Write>, color: bool, detail: Detail, progress: bool) -> TerminalReporter {
+    /// A reporter writing to `out` about a run of `submissions`; `progress` shows a bar on stderr
+    /// (only pass true for a terminal).
+    pub fn new(
+        out: Box<dyn Write>,
+        color: bool,
+        detail: Detail,
+        progress: bool,
+        submissions: usize,
+    ) -> TerminalReporter {
         let progress = progress.then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(ProgressStyle::with_template("  {spinner} {pos}/{len} {wide_msg}").expect("valid template"));
@@ -47,7 +61,19 @@ impl TerminalReporter {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        TerminalReporter { out, color, detail, progress, hint_command: None }
+        if let Some(bar) = progress.as_ref().filter(|_| submissions > 1) {
+            bar.set_length(submissions as u64);
+        }
+        TerminalReporter {
+            out,
+            color,
+            detail,
+            progress,
+            hint_command: None,
+            submissions,
+            held: std::collections::HashMap::new(),
+            counts: (0, 0, 0),
+        }
     }
 
     fn paint(&self, text: &str, style: fn(&str) -> colored::ColoredString) -> String {
@@ -55,6 +81,27 @@ impl TerminalReporter {
             style(text).to_string()
         } else {
             text.to_owned()
+        }
+    }
+
+    /// Whether this run prints one line per submission.
+    fn compact(&self) -> bool {
+        self.detail == Detail::Instructor && self.submissions > 1
+    }
+
+    /// Text for `submission`: written at once when it is the only one, held otherwise.
+    fn emit_for(&mut self, submission: usize, text: &str) -> std::io::Result<()> {
+        if self.submissions <= 1 {
+            return self.emit(text);
+        }
+        self.held.entry(submission).or_default().push_str(text);
+        Ok(())
+    }
+
+    fn class_progress(&self) {
+        if let (Some(bar), true) = (&self.progress, self.submissions > 1) {
+            let (built, graded, failed) = self.counts;
+            bar.set_message(format!("built {built} · graded {graded} · failed {failed}"));
         }
     }
 
@@ -217,6 +264,25 @@ impl TerminalReporter {
         out
     }
 
+    /// One line for a submission in a class run: who, what, the score, and what failed.
+    fn submission_line(&self, r: &SubmissionReport) -> String {
+        let mark = if r.score.passed { self.paint("✓", |s| s.green()) } else { self.paint("✗", |s| s.red()) };
+        let failing: Vec<&str> = r.results.iter().filter(|x| !x.verdict.is_pass()).map(|x| x.name.as_str()).collect();
+        let detail = match &r.build {
+            BuildOutcome::Failed { message, .. } => format!("  {message}"),
+            BuildOutcome::Built { .. } if failing.is_empty() => String::new(),
+            BuildOutcome::Built { .. } => format!("  failed: {}", failing.join(", ")),
+        };
+        format!(
+            "  {mark} {:<16} {:<16} {:>6.1}%  level {}{}\n",
+            r.student,
+            r.challenge.slug,
+            r.score.percent,
+            r.score.level,
+            self.paint(&detail, |s| s.dimmed())
+        )
+    }
+
     fn score_table(&self, report: &SubmissionReport) -> String {
         let s = &report.score;
         let mut out = String::from("\n");
@@ -268,18 +334,28 @@ impl TerminalReporter {
 impl Reporter for TerminalReporter {
     fn report(&mut self, event: &RunEvent<'_>) -> std::io::Result<()> {
         match event {
-            RunEvent::SubmissionStarted { path, challenge, scenarios } => {
+            RunEvent::SubmissionStarted { submission, path, challenge, scenarios } => {
                 self.hint_command = Some(format!("challenge hint {}", challenge.id));
-                if let Some(bar) = &self.progress {
+                if let (Some(bar), 1) = (&self.progress, self.submissions) {
                     bar.set_length(*scenarios as u64);
                     bar.set_position(0);
                     bar.set_message(format!("building {}", path.display()));
                 }
+                if self.compact() {
+                    return Ok(());
+                }
                 let header = format!("challenge {} · {} · {}", challenge.id, challenge.title, path.display());
                 let header = self.paint(&header, |s| s.bold());
-                self.emit(&format!("{header}\n"))
+                self.emit_for(*submission, &format!("{header}\n"))
             }
-            RunEvent::BuildFinished { outcome } => {
+            RunEvent::BuildFinished { submission, outcome } => {
+                if matches!(outcome, BuildOutcome::Built { .. }) {
+                    self.counts.0 += 1;
+                    self.class_progress();
+                }
+                if self.compact() {
+                    return Ok(());
+                }
                 let text = match outcome {
                     BuildOutcome::Built { duration } => {
                         self.paint(&format!("  built in {:.1}s\n\n", duration.as_secs_f64()), |s| s.dimmed())
@@ -296,27 +372,38 @@ impl Reporter for TerminalReporter {
                         text
                     }
                 };
-                self.emit(&text)
+                self.emit_for(*submission, &text)
             }
-            RunEvent::ScenarioStarted { name } => {
-                if let Some(bar) = &self.progress {
+            RunEvent::ScenarioStarted { submission: _, name } => {
+                if let (Some(bar), 1) = (&self.progress, self.submissions) {
                     bar.set_message(format!("running {name}"));
                 }
                 Ok(())
             }
-            RunEvent::ScenarioFinished { result } => {
-                if let Some(bar) = &self.progress {
+            RunEvent::ScenarioFinished { submission, result } => {
+                if let (Some(bar), 1) = (&self.progress, self.submissions) {
                     bar.inc(1);
                 }
                 // After a failed build nothing ran; the summary says so once instead of per scenario.
-                if matches!(result.verdict, Verdict::BuildError) {
+                if self.compact() || matches!(result.verdict, Verdict::BuildError) {
                     return Ok(());
                 }
                 let line = self.scenario_line(result);
-                self.emit(&line)
+                self.emit_for(*submission, &line)
             }
-            RunEvent::SubmissionFinished { report } => {
-                let mut text = String::new();
+            RunEvent::SubmissionFinished { submission, report } => {
+                let all_passed = report.results.iter().all(|r| r.verdict.is_pass());
+                self.counts.1 += 1;
+                self.counts.2 += usize::from(!all_passed);
+                if let (Some(bar), true) = (&self.progress, self.submissions > 1) {
+                    bar.inc(1);
+                }
+                self.class_progress();
+                if self.compact() {
+                    let line = self.submission_line(report);
+                    return self.emit(&line);
+                }
+                let mut text = self.held.remove(submission).unwrap_or_default();
                 let failures: Vec<&ScenarioResult> = report
                     .results
                     .iter()
@@ -344,25 +431,9 @@ impl Reporter for TerminalReporter {
         }
     }
 
-    fn finish(&mut self, reports: &[SubmissionReport]) -> std::io::Result<()> {
+    fn finish(&mut self, _reports: &[SubmissionReport]) -> std::io::Result<()> {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
-        }
-        if reports.len() > 1 {
-            let mut text = self.paint("Summary\n", |s| s.bold());
-            let width = reports.iter().map(|r| r.path.display().to_string().chars().count()).max().unwrap_or(0);
-            for r in reports {
-                let mark =
-                    if r.score.passed { self.paint("✓", |s| s.green()) } else { self.paint("✗", |s| s.red()) };
-                text.push_str(&format!(
-                    "  {mark} {:<width$} {:<16} {:>6.1}%  level {}\n",
-                    r.path.display().to_string(),
-                    r.challenge.slug,
-                    r.score.percent,
-                    r.score.level
-                ));
-            }
-            self.emit(&text)?;
         }
         Ok(())
     }
@@ -432,6 +503,7 @@ mod tests {
         let challenge = ChallengeRef { id: 1, slug: "rate-limiter".into(), title: "Per-key rate limiter".into() };
         let report = SubmissionReport {
             path: "mine".into(),
+            student: "you".into(),
             challenge: challenge.clone(),
             build: BuildOutcome::Built { duration: Duration::from_millis(400) },
             score: Score::compute(&rubric, &results),
@@ -439,15 +511,14 @@ mod tests {
             hidden_not_run: 1,
         };
         let out = Shared::default();
-        let mut reporter = TerminalReporter::new(Box::new(out.clone()), color, Detail::Learner, false);
-        reporter
-            .report(&RunEvent::SubmissionStarted { path: Path::new("mine"), challenge: &challenge, scenarios: 2 })
-            .unwrap();
-        reporter.report(&RunEvent::BuildFinished { outcome: &report.build }).unwrap();
+        let mut reporter = TerminalReporter::new(Box::new(out.clone()), color, Detail::Learner, false, 1);
+        let started = RunEvent::SubmissionStarted { submission: 0, path: Path::new("mine"), challenge: &challenge, scenarios: 2 };
+        reporter.report(&started).unwrap();
+        reporter.report(&RunEvent::BuildFinished { submission: 0, outcome: &report.build }).unwrap();
         for r in &results {
-            reporter.report(&RunEvent::ScenarioFinished { result: r }).unwrap();
+            reporter.report(&RunEvent::ScenarioFinished { submission: 0, result: r }).unwrap();
         }
-        reporter.report(&RunEvent::SubmissionFinished { report: &report }).unwrap();
+        reporter.report(&RunEvent::SubmissionFinished { submission: 0, report: &report }).unwrap();
         reporter.finish(std::slice::from_ref(&report)).unwrap();
         let bytes = out.0.borrow().clone();
         String::from_utf8(bytes).unwrap()

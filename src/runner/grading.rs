@@ -1,9 +1,12 @@
 //! Grading submissions: build each crate, probe its ABI once, run each selected scenario in its
 //! own worker, decide verdicts, score, and emit events for reporters along the way.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
 
 use challenge_graders::wire::{Job, Record, Task};
 
@@ -14,6 +17,7 @@ use crate::events::RunEvent;
 use crate::reporter::Reporter;
 use crate::results::{BuildOutcome, ChallengeRef, ScenarioResult, Score, SubmissionReport};
 use crate::spec::{ChallengeSpec, ScenarioSpec, Visibility};
+use crate::submissions::Submission;
 use crate::verdict::Verdict;
 
 /// Which scenarios run.
@@ -23,15 +27,6 @@ pub enum Mode {
     Test,
     /// `challenge grade`: every scenario; hidden ones reported without their steps.
     Grade,
-}
-
-/// One crate to grade against one challenge.
-#[derive(Clone, Debug)]
-pub struct Submission {
-    /// The crate directory.
-    pub path: PathBuf,
-    /// Index into the catalogue's challenges.
-    pub challenge: usize,
 }
 
 /// Everything a run needs, resolved before it starts.
@@ -46,24 +41,41 @@ pub struct Runner<'a> {
     pub mode: Mode,
     /// Whether cargo should color its diagnostics.
     pub color: bool,
+    /// Submissions graded at once (builds still take turns on the shared target dir).
+    pub jobs: usize,
 }
 
+/// Reference solutions built during this run, by challenge id.
+type References = RefCell<HashMap<u32, Result<PathBuf, String>>>;
+
 impl Runner<'_> {
-    /// Grades every submission in order, reporting as it goes.
+    /// Grades every submission, up to `jobs` at once, reporting as it goes. Reports come back in
+    /// the order of `submissions`.
     pub async fn run(
         &self,
         submissions: &[Submission],
         reporter: &mut dyn Reporter,
     ) -> std::io::Result<Vec<SubmissionReport>> {
-        let mut references: HashMap<u32, Result<PathBuf, String>> = HashMap::new();
-        let mut reports = Vec::with_capacity(submissions.len());
-        for submission in submissions {
-            let spec = &self.catalog.challenges[submission.challenge];
-            let report = self.grade_one(spec, &submission.path, &mut references, reporter).await?;
-            reporter.report(&RunEvent::SubmissionFinished { report: &report })?;
-            reports.push(report);
-        }
-        Ok(reports)
+        let references: References = RefCell::new(HashMap::new());
+        let reporter = RefCell::new(reporter);
+        let mut graded: Vec<(usize, SubmissionReport)> = stream::iter(submissions.iter().enumerate())
+            .map(|(index, submission)| {
+                let (references, reporter) = (&references, &reporter);
+                async move {
+                    let report = self.grade_one(index, submission, references, reporter).await?;
+                    reporter
+                        .borrow_mut()
+                        .report(&RunEvent::SubmissionFinished { submission: index, report: &report })?;
+                    Ok::<_, std::io::Error>((index, report))
+                }
+            })
+            .buffer_unordered(self.jobs.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        graded.sort_by_key(|(index, _)| *index);
+        Ok(graded.into_iter().map(|(_, report)| report).collect())
     }
 
     fn selected<'s>(&self, spec: &'s ChallengeSpec) -> Vec<&'s ScenarioSpec> {
@@ -72,47 +84,69 @@ impl Runner<'_> {
 
     async fn grade_one(
         &self,
-        spec: &ChallengeSpec,
-        path: &Path,
-        references: &mut HashMap<u32, Result<PathBuf, String>>,
-        reporter: &mut dyn Reporter,
+        index: usize,
+        submission: &Submission,
+        references: &References,
+        reporter: &RefCell<&mut dyn Reporter>,
     ) -> std::io::Result<SubmissionReport> {
+        let spec = &self.catalog.challenges[submission.challenge];
+        let path = submission.path.as_path();
         let challenge = ChallengeRef::from(spec);
         let scenarios = self.selected(spec);
         let hidden_not_run = spec.scenarios.len() - scenarios.len();
-        reporter.report(&RunEvent::SubmissionStarted { path, challenge: &challenge, scenarios: scenarios.len() })?;
+        // Never hold the reporter across an await: other submissions report meanwhile.
+        let report = |event: RunEvent<'_>| reporter.borrow_mut().report(&event);
+        report(RunEvent::SubmissionStarted {
+            submission: index,
+            path,
+            challenge: &challenge,
+            scenarios: scenarios.len(),
+        })?;
 
-        let built = cargo_build::build(&self.cache, path, self.color).await;
+        let built = match &submission.missing {
+            Some(reason) => Err(BuildFailure { message: reason.clone(), rendered: None }),
+            None => cargo_build::build(&self.cache, path, self.color)
+                .await
+                .map_err(|e| BuildFailure { message: e.to_string(), rendered: e.rendered().map(str::to_owned) }),
+        };
         let build = match &built {
             Ok(b) => BuildOutcome::Built { duration: b.duration },
-            Err(e) => BuildOutcome::Failed { message: e.to_string(), rendered: e.rendered().map(str::to_owned) },
+            Err(f) => BuildOutcome::Failed { message: f.message.clone(), rendered: f.rendered.clone() },
         };
-        reporter.report(&RunEvent::BuildFinished { outcome: &build })?;
+        report(RunEvent::BuildFinished { submission: index, outcome: &build })?;
 
         let mut results = Vec::with_capacity(scenarios.len());
         match built {
             Err(_) => {
                 for scenario in &scenarios {
                     let result = self.result(scenario, Verdict::BuildError, None);
-                    reporter.report(&RunEvent::ScenarioFinished { result: &result })?;
+                    report(RunEvent::ScenarioFinished { submission: index, result: &result })?;
                     results.push(result);
                 }
             }
             Ok(built) => {
                 let probe = self.probe(spec, &built.library).await?;
                 for scenario in &scenarios {
-                    reporter.report(&RunEvent::ScenarioStarted { name: &scenario.name })?;
+                    report(RunEvent::ScenarioStarted { submission: index, name: &scenario.name })?;
                     let result = match &probe {
                         Some(verdict) => self.result(scenario, verdict.clone(), None),
                         None => self.run_scenario(spec, scenario, &built.library, references).await?,
                     };
-                    reporter.report(&RunEvent::ScenarioFinished { result: &result })?;
+                    report(RunEvent::ScenarioFinished { submission: index, result: &result })?;
                     results.push(result);
                 }
             }
         }
         let score = Score::compute(&spec.rubric, &results);
-        Ok(SubmissionReport { path: path.to_owned(), challenge, build, results, hidden_not_run, score })
+        Ok(SubmissionReport {
+            path: path.to_owned(),
+            student: submission.student.clone(),
+            challenge,
+            build,
+            results,
+            hidden_not_run,
+            score,
+        })
     }
 
     /// Loads the library once; `Some(verdict)` when it cannot be used, which then applies to every
@@ -133,16 +167,16 @@ impl Runner<'_> {
         spec: &ChallengeSpec,
         scenario: &ScenarioSpec,
         library: &Path,
-        references: &mut HashMap<u32, Result<PathBuf, String>>,
+        references: &References,
     ) -> std::io::Result<ScenarioResult> {
         let reference = if scenario.body.needs_reference() {
-            if !references.contains_key(&spec.id) {
+            if !references.borrow().contains_key(&spec.id) {
                 let dir = self.catalog.reference_dir(spec);
                 let built =
                     cargo_build::build(&self.cache, &dir, false).await.map(|b| b.library).map_err(|e| describe(&e));
-                references.insert(spec.id, built);
+                references.borrow_mut().entry(spec.id).or_insert(built);
             }
-            match &references[&spec.id] {
+            match &references.borrow()[&spec.id] {
                 Ok(path) => Some(path.clone()),
                 Err(e) => {
                     let verdict = Verdict::GraderError { detail: format!("the reference solution did not build: {e}") };
@@ -182,6 +216,12 @@ impl Runner<'_> {
             clock_reads: run.map_or(0, |r| r.clock_reads()),
         }
     }
+}
+
+/// Why a submission has nothing to run: a missing crate or a failed build.
+struct BuildFailure {
+    message: String,
+    rendered: Option<String>,
 }
 
 fn describe(e: &BuildError) -> String {

@@ -3,4 +3,4 @@
 mod grading;
 pub mod worker_process;
 
-pub use grading::{Mode, Runner, Submission};
+pub use grading::{Mode, Runner};

@@ -16,15 +16,16 @@ fn missing_cargo_is_named() {
 }
 
 #[test]
-fn a_directory_that_is_not_a_crate_is_graded_as_a_build_error() {
+fn a_student_without_a_crate_is_recorded_as_missing() {
     let temp = tempfile::tempdir().unwrap();
-    std::fs::create_dir(temp.path().join("01-rate-limiter")).unwrap();
+    std::fs::create_dir_all(temp.path().join("alice/notes")).unwrap();
     let out = challenge(&["grade", &temp.path().display().to_string(), "--format", "json"]);
-    assert_eq!(out.code, 3);
+    assert_eq!(out.code, 3, "{}", out.stderr);
     let doc = out.json();
     let sub = &doc["submissions"][0];
+    assert_eq!(sub["student"], "alice");
     assert_eq!(sub["build"]["ok"], false);
-    assert!(sub["build"]["message"].as_str().unwrap().contains("no Cargo.toml"), "{doc:#}");
+    assert!(sub["build"]["message"].as_str().unwrap().contains("no crate for challenge 1"), "{doc:#}");
     assert_eq!(sub["percent"], 0.0);
 }
 

@@ -30,12 +30,24 @@ impl Run {
     }
 }
 
-/// A command for the binary, run from `dir`, with the shared cache and colors off.
+/// A gradebook path no other command uses, so tests never resume each other's runs.
+pub fn fresh_gradebook() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gradebooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}-{}.db", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+/// A command for the binary, run from `dir`, with the shared cache, a fresh gradebook and colors off.
 pub fn command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_challenge"));
     cmd.args(args)
         .current_dir(dir)
         .env("CHALLENGE_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("challenge-cache"))
+        .env("CHALLENGE_GRADEBOOK", fresh_gradebook())
         .env("NO_COLOR", "1")
         .env_remove("CHALLENGE_CATALOG");
     cmd

@@ -1,0 +1,264 @@
+//! Finding what to grade: a crate, a directory of crates, a class laid out as a directory per
+//! student, or a `submissions.toml` manifest. A student's crate that is missing is still a
+//! submission, recorded with its reason, so nothing is skipped silently.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::catalog::Catalog;
+
+/// One crate to grade against one challenge, for one student.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    /// Who it belongs to.
+    pub student: String,
+    /// Index into the catalogue's challenges.
+    pub challenge: usize,
+    /// The crate directory.
+    pub path: PathBuf,
+    /// Why there is nothing to build, when the crate is missing.
+    pub missing: Option<String>,
+}
+
+/// A class's layout could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    /// Bad `submissions.toml`.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// Something else the user must fix.
+    #[error("{0}")]
+    Usage(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    #[serde(rename = "submission")]
+    submissions: Vec<Spanned<ManifestEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestEntry {
+    student: String,
+    challenge: String,
+    path: PathBuf,
+}
+
+/// How to attribute what is found.
+pub struct Discovery<'a> {
+    /// The catalogue.
+    pub catalog: &'a Catalog,
+    /// `--challenge`: every crate solves this one.
+    pub challenge: Option<usize>,
+    /// `--student`: the student for a single crate.
+    pub student: Option<&'a str>,
+}
+
+impl Discovery<'_> {
+    /// Everything under `paths`, sorted by student then challenge.
+    pub fn discover(&self, paths: &[PathBuf]) -> Result<Vec<Submission>, DiscoveryError> {
+        let mut found = Vec::new();
+        for path in paths {
+            if !path.is_dir() {
+                return Err(DiscoveryError::Usage(format!(
+                    "{} is not a directory: pass a crate, a directory of crates, or a class",
+                    path.display()
+                )));
+            }
+            if path.join("submissions.toml").is_file() {
+                found.extend(self.manifest(&path.join("submissions.toml"))?);
+            } else if path.join("Cargo.toml").is_file() {
+                let student = self.student.map(str::to_owned).unwrap_or_else(|| dir_name(path));
+                found.push(self.crate_submission(student, path)?);
+            } else {
+                found.extend(self.directory(path)?);
+            }
+        }
+        found.sort_by(|a, b| (&a.student, a.challenge, &a.path).cmp(&(&b.student, b.challenge, &b.path)));
+        Ok(found)
+    }
+
+    fn crate_submission(&self, student: String, path: &Path) -> Result<Submission, DiscoveryError> {
+        let challenge = match self.challenge {
+            Some(c) => c,
+            None => self.named(&dir_name(path)).or_else(|| (self.catalog.challenges.len() == 1).then_some(0)).ok_or_else(|| {
+                DiscoveryError::Usage(format!(
+                    "cannot tell which challenge {} solves from its name; name it like `01-rate-limiter`, or pass --challenge",
+                    path.display()
+                ))
+            })?,
+        };
+        Ok(Submission { student, challenge, path: path.to_owned(), missing: None })
+    }
+
+    /// The challenge a directory name stands for: `01-rate-limiter`, `rate-limiter` or `1`.
+    fn named(&self, name: &str) -> Option<usize> {
+        self.catalog.challenges.iter().position(|c| name == c.dir_name() || name == c.slug || name == c.id.to_string())
+    }
+
+    /// A directory of crates (each its own student), or of student directories (each holding one
+    /// crate per challenge).
+    fn directory(&self, dir: &Path) -> Result<Vec<Submission>, DiscoveryError> {
+        let children = subdirs(dir)?;
+        if children.is_empty() {
+            return Err(DiscoveryError::Usage(format!("{} holds no crates and no student directories", dir.display())));
+        }
+        let mut found = Vec::new();
+        let mut students = Vec::new();
+        for child in children {
+            if child.join("Cargo.toml").is_file() {
+                found.push(self.crate_submission(dir_name(&child), &child)?);
+            } else {
+                students.push(child);
+            }
+        }
+        // A class is graded on --challenge, or on every challenge some student has a crate for.
+        let mut expected: Vec<usize> = match self.challenge {
+            Some(c) => vec![c],
+            None => students
+                .iter()
+                .flat_map(|s| subdirs(s).unwrap_or_default())
+                .filter_map(|c| self.named(&dir_name(&c)))
+                .collect(),
+        };
+        expected.sort_unstable();
+        expected.dedup();
+        if expected.is_empty() && !students.is_empty() && found.is_empty() {
+            let c = self.catalog.challenges.len();
+            if c != 1 {
+                return Err(DiscoveryError::Usage(format!(
+                    "no crate under {} is named after a challenge; name them like `01-rate-limiter`, or pass --challenge",
+                    dir.display()
+                )));
+            }
+            expected.push(0);
+        }
+        for student in &students {
+            let crates = subdirs(student)?;
+            for &challenge in &expected {
+                let spec = &self.catalog.challenges[challenge];
+                let path = crates.iter().find(|c| self.named(&dir_name(c)) == Some(challenge));
+                found.push(Submission {
+                    student: dir_name(student),
+                    challenge,
+                    path: path.cloned().unwrap_or_else(|| student.join(spec.dir_name())),
+                    missing: path.is_none().then(|| {
+                        format!(
+                            "no crate for challenge {} in {} (looked for {}, {} or {})",
+                            spec.id,
+                            student.display(),
+                            spec.dir_name(),
+                            spec.slug,
+                            spec.id
+                        )
+                    }),
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    fn manifest(&self, path: &Path) -> Result<Vec<Submission>, DiscoveryError> {
+        let fail = |line, message| DiscoveryError::Manifest { path: path.to_owned(), line, message };
+        let source = std::fs::read_to_string(path).map_err(|e| fail(None, format!("failed to read it: {e}")))?;
+        let line_of = |offset: usize| Some(source[..offset.min(source.len())].matches('\n').count() + 1);
+        let manifest: Manifest = toml::from_str(&source)
+            .map_err(|e| fail(e.span().and_then(|s| line_of(s.start)), e.message().to_owned()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        manifest
+            .submissions
+            .into_iter()
+            .map(|entry| {
+                let line = line_of(entry.span().start);
+                let entry = entry.into_inner();
+                let challenge = self
+                    .catalog
+                    .find(&entry.challenge)
+                    .map_err(|e| fail(line, format!("challenge = {:?}: {e}", entry.challenge)))?;
+                let challenge = self.catalog.challenges.iter().position(|c| c.id == challenge.id).expect("found above");
+                let crate_dir = base.join(&entry.path);
+                let missing = (!crate_dir.is_dir())
+                    .then(|| format!("{} does not exist (listed in {})", crate_dir.display(), path.display()));
+                Ok(Submission { student: entry.student, challenge, path: crate_dir, missing })
+            })
+            .collect()
+    }
+}
+
+/// Keeps the submissions of shard `index` (1-based) of `count`: every student lands in exactly
+/// one shard, chosen by a hash of the name, so a CI matrix covers a class exactly once.
+pub fn shard(submissions: Vec<Submission>, index: u32, count: u32) -> Vec<Submission> {
+    submissions
+        .into_iter()
+        .filter(|s| challenge_harness::ffi::fnv1a(s.student.as_bytes()) % count as u64 == (index - 1) as u64)
+        .collect()
+}
+
+fn dir_name(path: &Path) -> String {
+    path.canonicalize()
+        .ok()
+        .as_deref()
+        .unwrap_or(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("submission")
+        .to_owned()
+}
+
+fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, DiscoveryError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| DiscoveryError::Usage(format!("failed to read {}: {e}", dir.display())))?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.') && n != "target"))
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// A hash of a crate's sources (every file but `target/` and hidden entries, in path order), so
+/// a regrade can tell the same code from changed code.
+pub fn source_hash(dir: &Path) -> std::io::Result<String> {
+    fn walk(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name == "target" {
+                continue;
+            }
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                walk(root, &path, files)?;
+            } else {
+                files.push(path.strip_prefix(root).unwrap_or(&path).to_owned());
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    files.sort();
+    let mut all = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(dir.join(&file))?;
+        all.extend_from_slice(file.to_string_lossy().as_bytes());
+        all.push(0);
+        all.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        all.extend_from_slice(&bytes);
+    }
+    Ok(format!("{:016x}", challenge_harness::ffi::fnv1a(&all)))
+}
