@@ -11,7 +11,10 @@ Examples:
   challenge test 1                     build ./01-rate-limiter and run the visible scenarios
   challenge hint 1                     a hint, gentlest first
   challenge grade solutions            grade every crate under solutions/, hidden scenarios included
-  challenge grade path/to/crate --format json > results.json";
+  challenge grade path/to/crate --format json > results.json
+  challenge grade class --jobs 4                   grade a directory per student into gradebook.db
+  challenge grades show alice                      a student's latest grades, every scenario
+  challenge grades export --format csv > grades.csv";
 
 /// Learn and grade backend-systems engineering: real concurrency, virtual time, exact boundaries.
 #[derive(Debug, Parser)]
@@ -68,6 +71,15 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Read the gradebook: the latest grade per student and challenge, or a subcommand.
+    Grades {
+        /// The gradebook to read.
+        #[arg(long, env = "CHALLENGE_GRADEBOOK", default_value = "gradebook.db", value_name = "PATH", global = true)]
+        gradebook: PathBuf,
+        /// What to show (default: the latest grades).
+        #[command(subcommand)]
+        command: Option<GradesCommand>,
+    },
     /// Grade solution crates with every scenario, hidden ones included, into the gradebook.
     Grade {
         /// Crates, directories of crates (such as `solutions`), classes (a directory per student,
@@ -96,6 +108,47 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+}
+
+/// `challenge grades …`: reading and combining gradebooks.
+#[derive(Debug, Subcommand)]
+pub enum GradesCommand {
+    /// One student's latest grade on each challenge, with every scenario (hidden ones included).
+    Show {
+        /// The student.
+        student: String,
+    },
+    /// Every graded run of one student on one challenge, oldest first.
+    History {
+        /// The student.
+        student: String,
+        /// Number or slug.
+        challenge: String,
+    },
+    /// The latest grades, one row per student and a column per challenge.
+    Export {
+        /// `csv` or `json`.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+    },
+    /// Merges gradebooks (for example, one per CI shard) into one, without duplicating runs.
+    Merge {
+        /// Gradebooks to read.
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+        /// The gradebook to merge into (created if missing).
+        #[arg(long, value_name = "PATH")]
+        into: PathBuf,
+    },
+}
+
+/// `grades export --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON document.
+    Json,
 }
 
 /// `--color`.

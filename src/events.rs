@@ -1,5 +1,5 @@
-//! What the runner tells reporters, as it happens. Submissions are graded concurrently, so every
-//! event names its submission by its index in the run. Plain data, flowing one way: the runner never
+//! What the runner tells reporters, as it happens. Submissions are graded concurrently, so events
+//! that carry output name their submission by its index in the run. Plain data, flowing one way: the runner never
 //! prints, and reporters never steer the run.
 
 use std::path::Path;
@@ -29,8 +29,6 @@ pub enum RunEvent<'a> {
     },
     /// A scenario's worker is starting.
     ScenarioStarted {
-        /// Index of the submission in the run.
-        submission: usize,
         /// Its name.
         name: &'a str,
     },

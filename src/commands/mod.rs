@@ -2,6 +2,7 @@
 //! catalogue) and maps errors to exit codes.
 
 mod grade;
+mod grades;
 mod hint;
 mod list;
 mod show;
@@ -104,6 +105,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
         Command::Start { challenge, dir } => start::run(&cx, &challenge, dir),
         Command::Test { challenge, solution, format } => test::run(&cx, &challenge, solution, format),
         Command::Hint { challenge, tier, all } => hint::run(&cx, &challenge, if all { u32::MAX } else { tier }),
+        Command::Grades { gradebook, command } => grades::run(&cx, &gradebook, command),
         Command::Grade { paths, challenge, student, gradebook, regrade, jobs, shard, format } => {
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
             let options = grade::Options { challenge, student, gradebook, regrade, jobs, shard, format };

@@ -5,4 +5,4 @@ mod sink;
 mod store;
 
 pub use sink::GradebookSink;
-pub use store::{GradeRow, Gradebook, GradebookError, MergeStats, RunEnv, RunRecord, ScenarioRow};
+pub use store::{GradeRow, Gradebook, GradebookError, RunEnv, RunRecord};

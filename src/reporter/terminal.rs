@@ -374,7 +374,7 @@ impl Reporter for TerminalReporter {
                 };
                 self.emit_for(*submission, &text)
             }
-            RunEvent::ScenarioStarted { submission: _, name } => {
+            RunEvent::ScenarioStarted { name } => {
                 if let (Some(bar), 1) = (&self.progress, self.submissions) {
                     bar.set_message(format!("running {name}"));
                 }
@@ -512,7 +512,8 @@ mod tests {
         };
         let out = Shared::default();
         let mut reporter = TerminalReporter::new(Box::new(out.clone()), color, Detail::Learner, false, 1);
-        let started = RunEvent::SubmissionStarted { submission: 0, path: Path::new("mine"), challenge: &challenge, scenarios: 2 };
+        let started =
+            RunEvent::SubmissionStarted { submission: 0, path: Path::new("mine"), challenge: &challenge, scenarios: 2 };
         reporter.report(&started).unwrap();
         reporter.report(&RunEvent::BuildFinished { submission: 0, outcome: &report.build }).unwrap();
         for r in &results {

@@ -127,7 +127,7 @@ impl Runner<'_> {
             Ok(built) => {
                 let probe = self.probe(spec, &built.library).await?;
                 for scenario in &scenarios {
-                    report(RunEvent::ScenarioStarted { submission: index, name: &scenario.name })?;
+                    report(RunEvent::ScenarioStarted { name: &scenario.name })?;
                     let result = match &probe {
                         Some(verdict) => self.result(scenario, verdict.clone(), None),
                         None => self.run_scenario(spec, scenario, &built.library, references).await?,
