@@ -260,7 +260,9 @@ impl Gradebook {
         tx.commit().map_err(self.sql())
     }
 
-    /// The latest grade for this exact source, graded by this tool version, if any.
+    /// The latest grade for this exact source, graded by this tool version, if it built. A run
+    /// that did not build is never reused: the cause may have been the machine (no cargo), not
+    /// the code.
     pub fn already_graded(
         &self,
         student: &str,
@@ -270,7 +272,7 @@ impl Gradebook {
     ) -> Result<Option<GradeRow>, GradebookError> {
         let sql = format!(
             "SELECT {GRADE_COLUMNS} {GRADE_JOINS}
-             WHERE st.name = ?1 AND s.challenge = ?2 AND s.source_hash = ?3 AND r.tool_version = ?4
+             WHERE st.name = ?1 AND s.challenge = ?2 AND s.source_hash = ?3 AND r.tool_version = ?4 AND r.build_ok
              ORDER BY r.id DESC LIMIT 1"
         );
         self.conn
