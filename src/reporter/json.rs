@@ -47,6 +47,7 @@ struct JsonSubmission<'a> {
 struct JsonBuild<'a> {
     ok: bool,
     message: Option<&'a str>,
+    duration_ms: u64,
 }
 
 #[derive(Serialize)]
@@ -121,8 +122,10 @@ impl Reporter for JsonReporter {
                 level: r.score.level,
                 passed: r.score.passed,
                 build: match &r.build {
-                    BuildOutcome::Built { .. } => JsonBuild { ok: true, message: None },
-                    BuildOutcome::Failed { message, .. } => JsonBuild { ok: false, message: Some(message) },
+                    BuildOutcome::Built { duration } => {
+                        JsonBuild { ok: true, message: None, duration_ms: duration.as_millis() as u64 }
+                    }
+                    BuildOutcome::Failed { message, .. } => JsonBuild { ok: false, message: Some(message), duration_ms: 0 },
                 },
                 scenarios: r
                     .results
