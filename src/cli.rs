@@ -169,6 +169,22 @@ pub enum Format {
     Human,
     /// One JSON document on stdout.
     Json,
+    /// JUnit XML on stdout: a testsuite per submission, a testcase per scenario.
+    Junit,
+    /// Gradescope's results.json on stdout, for one submission.
+    Gradescope,
+    /// GitHub Actions annotations on stdout, and a Markdown job summary in $GITHUB_STEP_SUMMARY.
+    Github,
+}
+
+impl Format {
+    /// Whether this format owns stdout, so the human report goes to stderr.
+    pub fn is_machine(self) -> bool {
+        match self {
+            Format::Human => false,
+            Format::Json | Format::Junit | Format::Gradescope | Format::Github => true,
+        }
+    }
 }
 
 /// `--shard 2/4` → `(2, 4)`.

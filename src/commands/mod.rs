@@ -85,9 +85,10 @@ impl Context {
 
     /// Where the human report goes: stderr when a machine format owns stdout.
     fn human_out(format: Format) -> Box<dyn std::io::Write> {
-        match format {
-            Format::Human => Box::new(std::io::stdout()),
-            Format::Json => Box::new(std::io::stderr()),
+        if format.is_machine() {
+            Box::new(std::io::stderr())
+        } else {
+            Box::new(std::io::stdout())
         }
     }
 }
@@ -96,7 +97,7 @@ impl Context {
 pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
     let human_on_stderr = matches!(
         &cli.command,
-        Command::Test { format: Format::Json, .. } | Command::Grade { format: Format::Json, .. }
+        Command::Test { format, .. } | Command::Grade { format, .. } if format.is_machine()
     );
     let cx = Context::resolve(&cli, human_on_stderr)?;
     match cli.command {

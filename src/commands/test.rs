@@ -7,7 +7,9 @@ use super::{current_exe, runtime, CommandError, Context};
 use crate::cargo_build::Cache;
 use crate::cli::Format;
 use crate::progress::Progress;
-use crate::reporter::{Detail, Fanout, JsonReporter, Reporter, TerminalReporter};
+use crate::reporter::{
+    Detail, Fanout, GithubReporter, GradescopeReporter, JsonReporter, JunitReporter, Reporter, TerminalReporter,
+};
 use crate::results::BuildOutcome;
 use crate::runner::{Mode, Runner};
 use crate::submissions::Submission;
@@ -53,8 +55,18 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
 pub(super) fn reporters(cx: &Context, format: Format, detail: Detail, submissions: usize) -> Fanout {
     let human = TerminalReporter::new(Context::human_out(format), cx.color, detail, cx.progress, submissions);
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(human)];
-    if format == Format::Json {
-        reporters.push(Box::new(JsonReporter::new(Box::new(std::io::stdout()))));
-    }
+    let stdout = || Box::new(std::io::stdout()) as Box<dyn std::io::Write>;
+    let machine: Option<Box<dyn Reporter>> = match format {
+        Format::Human => None,
+        Format::Json => Some(Box::new(JsonReporter::new(stdout()))),
+        Format::Junit => Some(Box::new(JunitReporter::new(stdout()))),
+        Format::Gradescope => Some(Box::new(GradescopeReporter::new(stdout()))),
+        Format::Github => {
+            // Set by the Actions runner to a file each step appends its Markdown summary to.
+            let summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from);
+            Some(Box::new(GithubReporter::new(stdout(), summary)))
+        }
+    };
+    reporters.extend(machine);
     Fanout(reporters)
 }

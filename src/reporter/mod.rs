@@ -1,11 +1,18 @@
 //! Reporters turn run events into output. Each writes to an injected writer; the runner fans
 //! events out to every active reporter and never prints itself.
 
+mod github;
+mod gradescope;
 mod json;
+mod junit;
+mod plain;
 mod terminal;
 
+pub use github::GithubReporter;
+pub use gradescope::GradescopeReporter;
 pub(crate) use json::instructor_message;
 pub use json::JsonReporter;
+pub use junit::JunitReporter;
 pub use terminal::{Detail, TerminalReporter};
 
 use crate::events::RunEvent;
