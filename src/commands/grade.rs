@@ -66,6 +66,17 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
         }
     }
 
+    // Machine formats describe what this run graded; a skipped submission would silently vanish
+    // from them, so ask for a regrade instead.
+    if options.format.is_machine() && !skipped.is_empty() {
+        let names: Vec<String> = skipped.iter().map(|g| format!("{} ({})", g.student, g.challenge)).collect();
+        return Err(CommandError::Usage(format!(
+            "{} already graded from the same source in {} ({}); machine formats report only what this run grades: pass --regrade, or a fresh --gradebook",
+            names.len(),
+            options.gradebook.display(),
+            names.join(", ")
+        )));
+    }
     let mut human = match options.format {
         Format::Human => Box::new(std::io::stdout()) as Box<dyn Write>,
         _ => Box::new(std::io::stderr()),

@@ -67,10 +67,19 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The message for a scenario: full for visible ones, without steps or values for hidden ones.
+/// The learner-facing message for a scenario: full for visible ones. For hidden ones, nothing the
+/// learner's code chose: no steps or values, and no panic message or exit code either, since
+/// those could carry a hidden scenario's inputs out.
 pub(crate) fn message(verdict: &Verdict, visibility: Visibility) -> String {
     match (verdict, visibility) {
         (Verdict::Fail(_), Visibility::Hidden) => "a hidden expectation did not hold".to_owned(),
+        (Verdict::Panic(_), Visibility::Hidden) => {
+            "your code panicked in a hidden scenario (its message is not shown)".to_owned()
+        }
+        (Verdict::Exited { .. }, Visibility::Hidden) => {
+            "the process exited before this hidden scenario finished: does your code call std::process::exit?"
+                .to_owned()
+        }
         (Verdict::Fail(f), Visibility::Visible) => {
             let mut m = String::new();
             if let Some(step) = f.step {
@@ -125,7 +134,9 @@ impl Reporter for JsonReporter {
                     BuildOutcome::Built { duration } => {
                         JsonBuild { ok: true, message: None, duration_ms: duration.as_millis() as u64 }
                     }
-                    BuildOutcome::Failed { message, .. } => JsonBuild { ok: false, message: Some(message), duration_ms: 0 },
+                    BuildOutcome::Failed { message, .. } => {
+                        JsonBuild { ok: false, message: Some(message), duration_ms: 0 }
+                    }
                 },
                 scenarios: r
                     .results
@@ -137,10 +148,7 @@ impl Reporter for JsonReporter {
                         verdict: s.verdict.kind(),
                         points: s.points,
                         max_points: s.max_points,
-                        message: match s.clock_note() {
-                            Some(note) => format!("{}; {note}", message(&s.verdict, s.visibility)),
-                            None => message(&s.verdict, s.visibility),
-                        },
+                        message: super::plain::message(s),
                         seed: s.seed,
                         duration_ms: s.duration.as_millis() as u64,
                     })

@@ -18,40 +18,16 @@ const EXCERPT_LINES: usize = 8;
 /// One line: what happened. Visible scenarios get `json::message` (step, time, expected and
 /// actual on one line); hidden ones a generic sentence per verdict.
 pub(crate) fn message(r: &ScenarioResult) -> String {
-    match r.visibility {
-        Visibility::Visible => match r.clock_note() {
-            Some(note) => format!("{}; {note}", super::json::message(&r.verdict, r.visibility)),
-            None => super::json::message(&r.verdict, r.visibility),
-        },
-        Visibility::Hidden => hidden_message(&r.verdict),
+    let message = super::json::message(&r.verdict, r.visibility);
+    // The number of clock reads is the learner's choice too: shown for visible scenarios only.
+    match (r.visibility, r.clock_note()) {
+        (Visibility::Visible, Some(note)) => format!("{message}; {note}"),
+        (Visibility::Visible, None) | (Visibility::Hidden, _) => message,
     }
 }
 
-/// The message for a hidden scenario. A panic message, an exit code and a count of clock reads
-/// are chosen by the learner's code, so they could carry a hidden scenario's inputs out; they are
-/// left out here, where `json::message` would keep them.
-fn hidden_message(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Panic(_) => "your code panicked in a hidden scenario (its message is not shown)".to_owned(),
-        Verdict::Exited { .. } => {
-            "the process exited before this hidden scenario finished: does your code call std::process::exit?"
-                .to_owned()
-        }
-        Verdict::Pass { .. }
-        | Verdict::Fail(_)
-        | Verdict::Crash { .. }
-        | Verdict::Timeout { .. }
-        | Verdict::MemoryLimit { .. }
-        | Verdict::OutputLimit { .. }
-        | Verdict::BuildError
-        | Verdict::AbiMismatch { .. }
-        | Verdict::GraderError { .. } => super::json::message(verdict, Visibility::Hidden),
-    }
-}
-
-/// A failure in full, as plain text without colors: the step and virtual time, earlier calls, a
-/// `- expected` / `+ actual` diff, the hint, the seed, and excerpts of what the code printed.
-/// A hidden scenario gets only [`message`].
+/// A failure in full, as plain text: the step, the virtual time, the diff, the hint and the start
+/// of the learner's output. A hidden scenario gets only [`message`].
 pub(crate) fn failure_text(r: &ScenarioResult) -> String {
     if r.visibility == Visibility::Hidden {
         return message(r);

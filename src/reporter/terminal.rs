@@ -133,8 +133,8 @@ impl TerminalReporter {
             (Verdict::Pass { note: Some(note) }, _) => line.push_str(&self.paint(&format!("  {note}"), |s| s.dimmed())),
             (Verdict::Pass { note: None }, _) | (_, Detail::Learner) => {}
             // Instructors see no failure blocks, so each failing row carries its reason.
-            (verdict, Detail::Instructor) => {
-                let reason: String = crate::reporter::json::message(verdict, r.visibility).chars().take(140).collect();
+            (_, Detail::Instructor) => {
+                let reason: String = crate::reporter::plain::message(r).chars().take(140).collect();
                 line.push_str(&format!("  {reason}"));
             }
         }
@@ -147,7 +147,7 @@ impl TerminalReporter {
         let title = format!("✗ {} ({}, {}/{} points)", r.name, r.criterion, r.points, r.max_points);
         out.push_str(&format!("\n{}\n", self.paint(&title, |s| s.red().bold())));
         if r.visibility == Visibility::Hidden {
-            out.push_str(&format!("  hidden scenario: {}\n", crate::reporter::json::message(&r.verdict, r.visibility)));
+            out.push_str(&format!("  hidden scenario: {}\n", crate::reporter::plain::message(r)));
             return out;
         }
         out.push_str(&format!("  {}\n", r.description));

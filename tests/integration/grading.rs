@@ -108,3 +108,23 @@ fn reading_the_real_clock_is_named_as_the_likely_cause() {
     let off_by_one = message("buggy/off-by-one");
     assert!(!off_by_one.contains("system clock"), "{off_by_one}");
 }
+
+#[test]
+fn nothing_the_learner_chose_leaks_from_a_hidden_scenario() {
+    // The template panics everywhere with a message of the learner's choosing; in hidden
+    // scenarios that message must not reach any learner-facing output.
+    let run = challenge(&["grade", "challenges/01-rate-limiter/template", "--challenge", "1", "--format", "json"]);
+    let doc = run.json();
+    let scenarios = doc["submissions"][0]["scenarios"].as_array().unwrap();
+    let hidden: Vec<_> = scenarios.iter().filter(|s| s["visibility"] == "hidden").collect();
+    assert!(!hidden.is_empty());
+    for s in &hidden {
+        assert_eq!(s["verdict"], "panic");
+        assert!(!s["message"].as_str().unwrap().contains("not yet implemented"), "{s:#}");
+    }
+    let visible = scenarios.iter().find(|s| s["visibility"] == "visible").unwrap();
+    assert!(visible["message"].as_str().unwrap().contains("not yet implemented"), "visible ones say it: {visible:#}");
+    for line in run.stderr.lines().filter(|l| l.contains("(hidden)")) {
+        assert!(!line.contains("not yet implemented"), "the human report hides it too: {line}");
+    }
+}
