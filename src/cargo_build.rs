@@ -126,23 +126,38 @@ pub async fn build(cache: &Cache, dir: &Path, color: bool) -> Result<Built, Buil
     let lock = BuildLock::acquire(&target_dir.join(".challenge-build.lock")).await.map_err(io)?;
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let run_cargo = |args: &[&str]| {
+        let mut command = tokio::process::Command::new(&cargo);
+        command.args(args).arg("--manifest-path").arg(&manifest).arg("--target-dir").arg(&target_dir).stdin(Stdio::null());
+        let cargo = cargo.clone();
+        async move {
+            command.output().await.map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => BuildError::CargoMissing { cargo },
+                _ => io(e),
+            })
+        }
+    };
     let started = Instant::now();
-    let output = tokio::process::Command::new(&cargo)
-        .args(["build", "--release", "--lib", "--message-format=json-render-diagnostics"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir)
+    // Cargo judges a root crate fresh by its package name and its files' mtimes, not by its path:
+    // a classmate's same-named crate with older files would look built, and the grader would load
+    // the wrong library. Forget this package's last build whenever it came from other sources.
+    let provenance = Provenance::new(&target_dir, &manifest, dir);
+    if let Some(provenance) = provenance.as_ref().filter(|p| !p.is_current()) {
+        // A failed clean leaves nothing stale that the build below would not also reject.
+        let _ = run_cargo(&["clean", "--release", "--quiet", "-p", &provenance.package]).await?;
+    }
+    let output = run_cargo(&[
+        "build",
+        "--release",
+        "--lib",
+        "--message-format=json-render-diagnostics",
         // A learner's profile may say panic = "abort"; the shims need unwinding to catch panics.
-        .args(["--config", "profile.release.panic=\"unwind\""])
-        .args(["--color", if color { "always" } else { "never" }])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => BuildError::CargoMissing { cargo: cargo.clone() },
-            _ => io(e),
-        })?;
+        "--config",
+        "profile.release.panic=\"unwind\"",
+        "--color",
+        if color { "always" } else { "never" },
+    ])
+    .await?;
     let duration = started.elapsed();
     if !output.status.success() {
         let rendered = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -164,8 +179,40 @@ pub async fn build(cache: &Cache, dir: &Path, color: bool) -> Result<Built, Buil
         std::fs::write(&partial, &bytes).map_err(io)?;
         std::fs::rename(&partial, &copy).map_err(io)?;
     }
+    if let Some(provenance) = provenance {
+        provenance.record().map_err(io)?;
+    }
     drop(lock);
     Ok(Built { library: copy, duration })
+}
+
+/// Which sources the shared target dir last built a package name from:
+/// `<target>/.challenge-provenance/<package>` holds the manifest path and the source hash.
+struct Provenance {
+    package: String,
+    file: PathBuf,
+    stamp: String,
+}
+
+impl Provenance {
+    /// `None` when the manifest names no package (cargo will say what is wrong).
+    fn new(target_dir: &Path, manifest: &Path, dir: &Path) -> Option<Provenance> {
+        let text = std::fs::read_to_string(manifest).ok()?;
+        let table: toml::Table = toml::from_str(&text).ok()?;
+        let package = table.get("package")?.get("name")?.as_str()?.to_owned();
+        let hash = crate::submissions::source_hash(dir).ok()?;
+        let file = target_dir.join(".challenge-provenance").join(&package);
+        Some(Provenance { package, file, stamp: format!("{}\n{hash}\n", manifest.display()) })
+    }
+
+    fn is_current(&self) -> bool {
+        std::fs::read_to_string(&self.file).is_ok_and(|s| s == self.stamp)
+    }
+
+    fn record(&self) -> std::io::Result<()> {
+        std::fs::create_dir_all(self.file.parent().expect("inside the target dir"))?;
+        std::fs::write(&self.file, &self.stamp)
+    }
 }
 
 /// An exclusive `flock` on a file, released on drop; shared by every `challenge` process.

@@ -229,15 +229,16 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, DiscoveryError> {
     Ok(dirs)
 }
 
-/// A hash of a crate's sources (every file but `target/` and hidden entries, in path order), so
-/// a regrade can tell the same code from changed code.
+/// A hash of a crate's sources (every file but `target/`, hidden entries and `Cargo.lock`, in
+/// path order), so a regrade can tell the same code from changed code. `Cargo.lock` is left out
+/// because cargo may write it during the build, which would make the same code look changed.
 pub fn source_hash(dir: &Path) -> std::io::Result<String> {
     fn walk(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') || name == "target" {
+            if name.starts_with('.') || name == "target" || name == "Cargo.lock" {
                 continue;
             }
             let path = entry.path();

@@ -3,6 +3,7 @@
 mod support;
 
 mod build_errors;
+mod class;
 mod formats;
 mod grading;
 mod hostile;
