@@ -163,6 +163,8 @@ struct Run {
     builds: Vec<(bool, Duration)>,
     /// Σ build.duration_ms of the JSON report: each submission's build as `challenge` timed it.
     json_builds: Duration,
+    /// `cargo clean -p` calls before builds, and their total time.
+    cleans: (usize, Duration),
     /// The 1-minute load average before and after.
     load: String,
 }
@@ -180,17 +182,23 @@ impl Run {
         let reference = repo.join(REFERENCE).join("Cargo.toml");
         let reference = reference.canonicalize().unwrap_or(reference);
         // The log is in order of finishing; put it in order of starting.
-        let mut logged: Vec<(u64, bool, Duration)> = std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| {
-                let mut fields = line.splitn(3, ' ');
-                let mut nanos = || fields.next().and_then(|f| f.parse::<u64>().ok()).expect("a logged time");
-                let (start, end) = (nanos(), nanos());
-                let manifest = PathBuf::from(fields.next().unwrap_or(""));
-                (start, manifest == reference, Duration::from_nanos(end - start))
-            })
-            .collect();
+        // `challenge` also runs `cargo clean -p` before building a package whose last build in
+        // the shared target dir came from other sources; those are counted apart from builds.
+        let mut cleans = (0, Duration::ZERO);
+        let mut logged: Vec<(u64, bool, Duration)> = Vec::new();
+        for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+            let mut fields = line.splitn(4, ' ');
+            let mut nanos = || fields.next().and_then(|f| f.parse::<u64>().ok()).expect("a logged time");
+            let (start, end) = (nanos(), nanos());
+            let subcommand = fields.next().unwrap_or("");
+            let manifest = PathBuf::from(fields.next().unwrap_or(""));
+            let took = Duration::from_nanos(end - start);
+            if subcommand == "clean" {
+                cleans = (cleans.0 + 1, cleans.1 + took);
+            } else {
+                logged.push((start, manifest == reference, took));
+            }
+        }
         logged.sort_by_key(|b| b.0);
         let builds = logged.into_iter().map(|(_, reference, took)| (reference, took)).collect();
         Run {
@@ -200,6 +208,7 @@ impl Run {
             scenarios: Duration::from_millis(scenarios),
             builds,
             json_builds: Duration::from_millis(json_builds),
+            cleans,
             load,
         }
     }
@@ -291,9 +300,12 @@ fn report(exe: &Path, runs: &[(String, Run)], resume_wall: Duration, skipped: us
         let students: Duration = run.builds.iter().filter(|b| !b.0).map(|b| b.1).sum();
         writeln!(
             out,
-            "cross-check: {name}: Σ build.duration_ms in the JSON {} (the wrapper's student builds: {})",
+            "cross-check: {name}: Σ build.duration_ms in the JSON {} (the wrapper's student builds: {}); \
+             cargo clean -p before a build: {} calls, {}",
             s(run.json_builds),
-            s(students)
+            s(students),
+            run.cleans.0,
+            s(run.cleans.1)
         )
         .unwrap();
     }
@@ -364,7 +376,8 @@ fn settle_lock(cargo: &str, dir: &Path) {
     assert!(settled == resolve(), "cargo rewrote the lock file of {} twice", dir.display());
 }
 
-/// A `$CARGO` that runs the real cargo and appends `start_ns end_ns manifest` to `$CLASS_BENCH_LOG`.
+/// A `$CARGO` that runs the real cargo and appends `start_ns end_ns subcommand manifest` to
+/// `$CLASS_BENCH_LOG`.
 fn cargo_wrapper(work: &Path) -> PathBuf {
     let path = work.join("cargo-timed");
     let script = r#"#!/bin/sh
@@ -374,7 +387,7 @@ start=$(date +%s%N)
 "$CLASS_BENCH_REAL_CARGO" "$@"
 status=$?
 end=$(date +%s%N)
-echo "$start $end $manifest" >> "$CLASS_BENCH_LOG"
+echo "$start $end $1 $manifest" >> "$CLASS_BENCH_LOG"
 exit $status
 "#;
     std::fs::write(&path, script).expect("write the cargo wrapper");
