@@ -48,6 +48,9 @@ pub enum Command {
         /// Where to create it (default: ./NN-slug). Existing work is never overwritten.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Open src/lib.rs in an editor afterwards: the one named, or $EDITOR.
+        #[arg(long, value_name = "EDITOR", num_args = 0..=1, default_missing_value = "")]
+        editor: Option<String>,
     },
     /// Build your solution and run the visible scenarios.
     Test {
@@ -60,17 +63,55 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Show hints, gentlest first.
+    /// Show the next hint: each call reveals one more tier, starting with the hint for the
+    /// scenario your last test failed first.
+    #[command(after_help = "Examples:\n  challenge hint 1          the next tier\n  challenge hint 1 --all    every tier")]
     Hint {
         /// Number or slug.
         challenge: String,
-        /// Show tiers up to this one.
-        #[arg(long, default_value_t = 1)]
-        tier: u32,
         /// Show every tier.
         #[arg(long)]
         all: bool,
     },
+    /// Rebuild and rerun the visible scenarios whenever you save; keys: h hint, n next, l list, r rerun, q quit.
+    #[command(after_help = "Examples:\n  challenge watch 1\n  challenge watch 1 --solution path/to/crate")]
+    Watch {
+        /// Number or slug.
+        challenge: String,
+        /// Your crate (default: ./NN-slug).
+        #[arg(long)]
+        solution: Option<PathBuf>,
+    },
+    /// Show the reference solution: once you have passed, or with --force.
+    Solution {
+        /// Number or slug.
+        challenge: String,
+        /// Show it even though you have not passed yet.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Your progress on every challenge.
+    Progress,
+    /// Restore a challenge's template over your crate, after asking.
+    Reset {
+        /// Number or slug.
+        challenge: String,
+        /// Your crate (default: ./NN-slug).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  challenge completions bash > ~/.local/share/bash-completion/completions/challenge\n  challenge completions zsh > ~/.zfunc/_challenge")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Tools for challenge authors.
+    #[command(subcommand)]
+    Dev(DevCommand),
     /// Read the gradebook: the latest grade per student and challenge, or a subcommand.
     Grades {
         /// The gradebook to read.
@@ -107,6 +148,22 @@ pub enum Command {
         /// Output format; machine formats go to stdout and the human report to stderr.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+    },
+}
+
+/// `challenge dev …`: for authors of challenges.
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Validate the whole catalogue: specs, rubrics, hints, briefs; every reference solution
+    /// scores 100% and every template builds and does not pass.
+    Check,
+    /// Scaffold a new challenge: spec, brief, template and reference solution.
+    New {
+        /// The new challenge's slug, e.g. `token-service`.
+        slug: String,
+        /// The grader it uses, e.g. `rate-limiter`.
+        #[arg(long)]
+        system: String,
     },
 }
 

@@ -1,19 +1,24 @@
 //! One module per subcommand; this one resolves what every command shares (colors, the
 //! catalogue) and maps errors to exit codes.
 
+mod completions;
+mod dev;
 mod grade;
 mod grades;
 mod hint;
 mod list;
+mod progress;
 mod show;
+mod solution;
 mod start;
 mod test;
+mod watch;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::catalog::{Catalog, CatalogError};
-use crate::cli::{Cli, ColorChoice, Command, Format};
+use crate::cli::{Cli, ColorChoice, Command, DevCommand, Format};
 use crate::exit;
 
 /// Why a command could not do its work.
@@ -31,6 +36,9 @@ pub enum CommandError {
     /// The class layout or manifest is wrong.
     #[error(transparent)]
     Discovery(#[from] crate::submissions::DiscoveryError),
+    /// The learner's progress file cannot be used.
+    #[error(transparent)]
+    Progress(#[from] crate::progress::ProgressError),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -49,7 +57,8 @@ impl CommandError {
             CommandError::Catalog(_)
             | CommandError::Usage(_)
             | CommandError::Gradebook(_)
-            | CommandError::Discovery(_) => exit::USAGE,
+            | CommandError::Discovery(_)
+            | CommandError::Progress(_) => exit::USAGE,
             CommandError::Io { .. } => exit::INTERNAL,
         }
     }
@@ -95,6 +104,10 @@ impl Context {
 
 /// Runs a parsed command line; returns the exit code.
 pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
+    // Completions need no catalogue: they must work anywhere, even before one exists.
+    if let Command::Completions { shell } = cli.command {
+        return completions::run(shell);
+    }
     let human_on_stderr = matches!(
         &cli.command,
         Command::Test { format, .. } | Command::Grade { format, .. } if format.is_machine()
@@ -103,9 +116,16 @@ pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
     match cli.command {
         Command::List => list::run(&cx),
         Command::Show { challenge } => show::run(&cx, &challenge),
-        Command::Start { challenge, dir } => start::run(&cx, &challenge, dir),
+        Command::Start { challenge, dir, editor } => start::run(&cx, &challenge, dir, editor),
         Command::Test { challenge, solution, format } => test::run(&cx, &challenge, solution, format),
-        Command::Hint { challenge, tier, all } => hint::run(&cx, &challenge, if all { u32::MAX } else { tier }),
+        Command::Hint { challenge, all } => hint::run(&cx, &challenge, all),
+        Command::Watch { challenge, solution } => watch::run(&cx, &challenge, solution),
+        Command::Solution { challenge, force } => solution::run(&cx, &challenge, force),
+        Command::Progress => progress::run(&cx),
+        Command::Reset { challenge, dir, yes } => progress::reset(&cx, &challenge, dir, yes),
+        Command::Completions { .. } => unreachable!("answered before the catalogue is loaded"),
+        Command::Dev(DevCommand::Check) => dev::check(&cx),
+        Command::Dev(DevCommand::New { slug, system }) => dev::new(&cx, &slug, &system),
         Command::Grades { gradebook, command } => grades::run(&cx, &gradebook, command),
         Command::Grade { paths, challenge, student, gradebook, regrade, jobs, shard, format } => {
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));

@@ -41,8 +41,11 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
     reporter.finish(&reports).map_err(CommandError::io("failed to write the report"))?;
     let report = &reports[0];
     let all_passed = report.results.iter().all(|r| r.verdict.is_pass());
-    // Progress is a convenience; failing to save it must not fail the test run.
-    let _ = Progress::record(&spec.slug, report.score.percent, all_passed);
+    // Progress is a convenience: failing to save it must not fail the test run.
+    let first_failing = report.results.iter().find(|r| !r.verdict.is_pass()).map(|r| r.name.as_str());
+    if let Err(e) = Progress::open().and_then(|p| p.record_test(&spec.slug, report.score.percent, all_passed, first_failing)) {
+        eprintln!("warning: {e}");
+    }
     Ok(match report.build {
         BuildOutcome::Failed { .. } => crate::exit::BUILD_FAILED,
         BuildOutcome::Built { .. } if all_passed => crate::exit::PASSED,
