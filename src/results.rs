@@ -36,6 +36,10 @@ pub struct ScenarioResult {
     pub stdout: String,
     /// System-clock reads the learner's code made (time in scenarios is virtual).
     pub clock_reads: u64,
+    /// For a worker that died mid-scenario, the step it was running, described.
+    pub during: Option<String>,
+    /// What usually causes a failure here: the first sentence of the scenario's gentlest hint.
+    pub usually: Option<String>,
 }
 
 /// Whether a submission built.

@@ -91,6 +91,21 @@ impl ScenarioBody {
         }
     }
 
+    /// For a worker that died mid-scenario: the step it was in, described, when it is known.
+    pub fn interrupted(&self, observations: &[Observation]) -> Option<String> {
+        match self {
+            ScenarioBody::RateLimiter(scenario) => {
+                let ours: Vec<rate_limiter::Observation> = observations
+                    .iter()
+                    .map(|o| match o {
+                        Observation::RateLimiter(o) => o.clone(),
+                    })
+                    .collect();
+                rate_limiter::interrupted(scenario, &ours)
+            }
+        }
+    }
+
     /// Judges the observations of a worker that reported `DONE`.
     pub fn judge(&self, seed: u64, observations: &[Observation]) -> Judgement {
         match self {

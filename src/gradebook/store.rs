@@ -542,6 +542,8 @@ mod tests {
             stderr: String::new(),
             stdout: String::new(),
             clock_reads: 0,
+            during: None,
+            usually: None,
         };
         SubmissionReport {
             path: "class/alice/01-rate-limiter".into(),

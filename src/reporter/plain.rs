@@ -18,7 +18,10 @@ const EXCERPT_LINES: usize = 8;
 /// One line: what happened. Visible scenarios get `json::message` (step, time, expected and
 /// actual on one line); hidden ones a generic sentence per verdict.
 pub(crate) fn message(r: &ScenarioResult) -> String {
-    let message = super::json::message(&r.verdict, r.visibility);
+    let mut message = super::json::message(&r.verdict, r.visibility);
+    if let (Some(during), Visibility::Visible) = (&r.during, r.visibility) {
+        message.push_str(&format!("; it was running {during}"));
+    }
     // The number of clock reads is the learner's choice too: shown for visible scenarios only.
     match (r.visibility, r.clock_note()) {
         (Visibility::Visible, Some(note)) => format!("{message}; {note}"),
@@ -178,6 +181,8 @@ mod tests {
             stderr: "secret stderr line\n".to_owned(),
             stdout: "secret stdout line\n".to_owned(),
             clock_reads: 0,
+            during: None,
+            usually: None,
         }
     }
 

@@ -24,6 +24,21 @@ pub enum Detail {
     Instructor,
 }
 
+/// Longest value shown in a diff line before its middle is elided.
+const MAX_VALUE_CHARS: usize = 160;
+
+/// `text`, with its middle replaced by `…` when it is too long to read in a diff.
+fn elide(text: &str) -> String {
+    let count = text.chars().count();
+    if count <= MAX_VALUE_CHARS {
+        return text.to_owned();
+    }
+    let keep = MAX_VALUE_CHARS / 2;
+    let head: String = text.chars().take(keep).collect();
+    let tail: String = text.chars().skip(count - keep).collect();
+    format!("{head}…({} chars)…{tail}", count - 2 * keep)
+}
+
 /// Failures shown in full before the rest are only named.
 const MAX_FAILURE_BLOCKS: usize = 5;
 
@@ -195,9 +210,15 @@ impl TerminalReporter {
             }
             other => {
                 out.push_str(&format!("  {}\n", other.explain()));
+                if let Some(during) = &r.during {
+                    out.push_str(&format!("  {} {during}, which never returned\n", self.paint("it was running", |s| s.bold())));
+                }
                 out.push_str(&self.output_excerpt("stderr", &r.stderr));
                 out.push_str(&self.output_excerpt("stdout", &r.stdout));
             }
+        }
+        if let Some(usually) = &r.usually {
+            out.push_str(&format!("  {} {usually}\n", self.paint("usually:", |s| s.yellow())));
         }
         out
     }
@@ -232,17 +253,25 @@ impl TerminalReporter {
         out
     }
 
+    /// `- expected` / `+ actual` lines; in color, the words that differ within a line stand out.
     fn diff(&self, expected: &str, actual: &str) -> String {
-        let mut out =
-            format!("    {}\n    {}\n", self.paint("- expected", |s| s.red()), self.paint("+ actual", |s| s.green()));
-        for change in TextDiff::from_lines(expected, actual).iter_all_changes() {
-            let line = change.value().trim_end_matches('\n');
-            let rendered = match change.tag() {
-                ChangeTag::Delete => self.paint(&format!("- {line}"), |s| s.red()),
-                ChangeTag::Insert => self.paint(&format!("+ {line}"), |s| s.green()),
-                ChangeTag::Equal => format!("  {line}"),
-            };
-            out.push_str(&format!("    {rendered}\n"));
+        let mut out = format!("    {}\n    {}\n", self.paint("- expected", |s| s.red()), self.paint("+ actual", |s| s.green()));
+        let diff = TextDiff::from_lines(expected, actual);
+        for op in diff.ops() {
+            for change in diff.iter_inline_changes(op) {
+                let (sign, base, strong): (&str, fn(&str) -> colored::ColoredString, fn(&str) -> colored::ColoredString) =
+                    match change.tag() {
+                        ChangeTag::Delete => ("-", |s| s.red(), |s| s.red().bold().underline()),
+                        ChangeTag::Insert => ("+", |s| s.green(), |s| s.green().bold().underline()),
+                        ChangeTag::Equal => (" ", |s| s.normal(), |s| s.normal()),
+                    };
+                let mut line = self.paint(&format!("{sign} "), base);
+                for (emphasized, value) in change.iter_strings_lossy() {
+                    let value = elide(value.trim_end_matches('\n'));
+                    line.push_str(&self.paint(&value, if emphasized { strong } else { base }));
+                }
+                out.push_str(&format!("    {line}\n"));
+            }
         }
         out
     }
@@ -441,6 +470,15 @@ impl Reporter for TerminalReporter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_values_lose_their_middle() {
+        let long = "x".repeat(500);
+        let shown = super::elide(&long);
+        assert!(shown.chars().count() < 200, "{shown}");
+        assert!(shown.contains("…(340 chars)…"), "{shown}");
+        assert_eq!(super::elide("short"), "short");
+    }
+
     use std::cell::RefCell;
     use std::path::Path;
     use std::rc::Rc;
@@ -481,6 +519,8 @@ mod tests {
             stderr: String::new(),
             stdout: String::new(),
             clock_reads: 0,
+            during: None,
+            usually: None,
         }
     }
 
@@ -555,8 +595,9 @@ challenge 1 · Per-key rate limiter · mine
         // Colored output is the same text with escapes around the parts that carry meaning.
         colored::control::set_override(true);
         let colored = render(true);
-        assert!(colored.contains("\u{1b}[31m- allowed: false\u{1b}[0m"), "{colored}");
-        assert!(colored.contains("\u{1b}[32m+ allowed: true\u{1b}[0m"), "{colored}");
+        // Within a changed line, the words that differ are emphasised (bold, underlined).
+        assert!(colored.contains("\u{1b}[31mallowed: \u{1b}[0m\u{1b}[1;4;31mfalse\u{1b}[0m"), "{colored}");
+        assert!(colored.contains("\u{1b}[32mallowed: \u{1b}[0m\u{1b}[1;4;32mtrue\u{1b}[0m"), "{colored}");
         let stripped: String = {
             let mut out = String::new();
             let mut chars = colored.chars();

@@ -119,7 +119,7 @@ impl Runner<'_> {
         match built {
             Err(_) => {
                 for scenario in &scenarios {
-                    let result = self.result(scenario, Verdict::BuildError, None);
+                    let result = self.result(spec, scenario, Verdict::BuildError, None);
                     report(RunEvent::ScenarioFinished { submission: index, result: &result })?;
                     results.push(result);
                 }
@@ -129,7 +129,7 @@ impl Runner<'_> {
                 for scenario in &scenarios {
                     report(RunEvent::ScenarioStarted { name: &scenario.name })?;
                     let result = match &probe {
-                        Some(verdict) => self.result(scenario, verdict.clone(), None),
+                        Some(verdict) => self.result(spec, scenario, verdict.clone(), None),
                         None => self.run_scenario(spec, scenario, &built.library, references).await?,
                     };
                     report(RunEvent::ScenarioFinished { submission: index, result: &result })?;
@@ -180,7 +180,7 @@ impl Runner<'_> {
                 Ok(path) => Some(path.clone()),
                 Err(e) => {
                     let verdict = Verdict::GraderError { detail: format!("the reference solution did not build: {e}") };
-                    return Ok(self.result(scenario, verdict, None));
+                    return Ok(self.result(spec, scenario, verdict, None));
                 }
             }
         } else {
@@ -195,11 +195,28 @@ impl Runner<'_> {
         let limits = Limits::for_timeout(scenario.timeout);
         let run = worker_process::run(&self.exe, &job, limits).await?;
         let verdict = Verdict::decide(&run, &scenario.body, scenario.seed, &limits);
-        Ok(self.result(scenario, verdict, Some(&run)))
+        Ok(self.result(spec, scenario, verdict, Some(&run)))
     }
 
     /// A result; `run` is the worker run that produced the verdict, if one ran.
-    fn result(&self, scenario: &ScenarioSpec, verdict: Verdict, run: Option<&WorkerRun>) -> ScenarioResult {
+    fn result(&self, spec: &ChallengeSpec, scenario: &ScenarioSpec, verdict: Verdict, run: Option<&WorkerRun>) -> ScenarioResult {
+        // A worker that died mid-scenario left a started step without a result: name it.
+        let during = match (&verdict, run) {
+            (
+                Verdict::Timeout { .. }
+                | Verdict::Crash { .. }
+                | Verdict::Exited { .. }
+                | Verdict::MemoryLimit { .. }
+                | Verdict::OutputLimit { .. },
+                Some(run),
+            ) => scenario.body.interrupted(&run.observations()),
+            _ => None,
+        };
+        let usually = spec
+            .hints
+            .iter()
+            .find(|h| h.scenario.as_deref() == Some(scenario.name.as_str()))
+            .map(|h| first_sentence(&h.text));
         ScenarioResult {
             name: scenario.name.clone(),
             criterion: scenario.criterion.clone(),
@@ -214,7 +231,18 @@ impl Runner<'_> {
             stderr: run.map(|r| r.stderr.text()).unwrap_or_default(),
             stdout: run.map(|r| r.stdout.text()).unwrap_or_default(),
             clock_reads: run.map_or(0, |r| r.clock_reads()),
+            during,
+            usually,
         }
+    }
+}
+
+/// The first sentence of a hint, on one line.
+fn first_sentence(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.find(". ") {
+        Some(end) => text[..=end].to_owned(),
+        None => text,
     }
 }
 

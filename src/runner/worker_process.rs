@@ -91,6 +91,17 @@ pub struct WorkerRun {
 }
 
 impl WorkerRun {
+    /// The observations the worker sent, in order.
+    pub fn observations(&self) -> Vec<challenge_graders::Observation> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Observation(o) => Some(o.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// System-clock reads the worker reported (0 if it died before reporting).
     pub fn clock_reads(&self) -> u64 {
         self.records

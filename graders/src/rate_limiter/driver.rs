@@ -151,6 +151,7 @@ fn run_steps(limiter: &Limiter, host: &Host, steps: &[Step], emit: &mut dyn FnMu
         if let Some(at) = step.at {
             host.set_time(at);
         }
+        emit(Observation::StepStarted { index, at: host.time() });
         let observed = run_op(limiter, host, &step.op);
         let stop = match &observed {
             Observed::Panic { .. } => true,

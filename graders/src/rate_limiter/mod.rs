@@ -9,7 +9,7 @@ mod script;
 mod trace;
 
 pub use driver::{drive, Limiter};
-pub use judge::judge;
+pub use judge::{interrupted, judge};
 pub use model::Model;
 pub use observation::{Observation, Observed, Outcome, Round};
 pub use script::{

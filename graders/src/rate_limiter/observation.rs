@@ -38,6 +38,14 @@ impl Outcome {
 /// One observation record from a rate limiter scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Observation {
+    /// A script step is about to run: if the worker dies before the matching `Step`, this names
+    /// the call that never returned.
+    StepStarted {
+        /// 0-based step index.
+        index: usize,
+        /// Scenario time when it starts.
+        at: Nanos,
+    },
     /// A script step finished.
     Step {
         /// 0-based step index.

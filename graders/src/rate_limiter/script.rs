@@ -150,6 +150,23 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// What the step calls, as a learner would write it.
+    pub fn describe(&self) -> String {
+        match self {
+            Op::Acquire { key, cost, repeat: 1, .. } => format!("try_acquire({key:?}, {cost})"),
+            Op::Acquire { key, cost, repeat, .. } => format!("try_acquire({key:?}, {cost}) ×{repeat}"),
+            Op::Burst { key, cost, attempts, .. } => format!("{attempts} calls of try_acquire({key:?}, {cost})"),
+            Op::Poll { key, cost, every, until, .. } => {
+                format!("try_acquire({key:?}, {cost}) every {every} for {until}")
+            }
+            Op::FillKeys { count, prefix, cost, .. } => format!("try_acquire on {count} keys \"{prefix}0\"… with cost {cost}"),
+            Op::Cleanup {} => "cleanup()".to_owned(),
+            Op::TrackedKeys { .. } => "tracked_keys()".to_owned(),
+        }
+    }
+}
+
 /// Expected fields of a decision; each present field is compared exactly.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
