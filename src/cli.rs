@@ -35,13 +35,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the challenges and your status on each.
+    #[command(after_help = "Examples:\n  challenge list")]
     List,
     /// Print a challenge's brief.
+    #[command(after_help = "Examples:\n  challenge show 1\n  challenge show rate-limiter | less")]
     Show {
         /// Number or slug, e.g. `1` or `rate-limiter`.
         challenge: String,
     },
     /// Create your solution crate from the challenge's template.
+    #[command(after_help = "Examples:\n  challenge start 1\n  challenge start 1 --dir ~/work/limiter\n  challenge start 1 --editor        open src/lib.rs in $EDITOR")]
     Start {
         /// Number or slug.
         challenge: String,
@@ -53,6 +56,7 @@ pub enum Command {
         editor: Option<String>,
     },
     /// Build your solution and run the visible scenarios.
+    #[command(after_help = "Examples:\n  challenge test 1\n  challenge test 1 --solution path/to/crate\n  challenge test 1 --format json > report.json")]
     Test {
         /// Number or slug.
         challenge: String,
@@ -83,6 +87,7 @@ pub enum Command {
         solution: Option<PathBuf>,
     },
     /// Show the reference solution: once you have passed, or with --force.
+    #[command(after_help = "Examples:\n  challenge solution 1")]
     Solution {
         /// Number or slug.
         challenge: String,
@@ -91,8 +96,10 @@ pub enum Command {
         force: bool,
     },
     /// Your progress on every challenge.
+    #[command(after_help = "Examples:\n  challenge progress")]
     Progress,
     /// Restore a challenge's template over your crate, after asking.
+    #[command(after_help = "Examples:\n  challenge reset 1\n  challenge reset 1 --yes            no question (for scripts)")]
     Reset {
         /// Number or slug.
         challenge: String,
@@ -110,9 +117,10 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Tools for challenge authors.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  challenge dev check\n  challenge dev new token-limits --system rate-limiter")]
     Dev(DevCommand),
     /// Read the gradebook: the latest grade per student and challenge, or a subcommand.
+    #[command(after_help = "Examples:\n  challenge grades\n  challenge grades show alice\n  challenge grades history alice 1\n  challenge grades export --format csv > grades.csv\n  challenge grades merge shard-*.db --into class.db")]
     Grades {
         /// The gradebook to read.
         #[arg(long, env = "CHALLENGE_GRADEBOOK", default_value = "gradebook.db", value_name = "PATH", global = true)]
@@ -122,6 +130,7 @@ pub enum Command {
         command: Option<GradesCommand>,
     },
     /// Grade solution crates with every scenario, hidden ones included, into the gradebook.
+    #[command(after_help = "Examples:\n  challenge grade solutions\n  challenge grade class --jobs 4\n  challenge grade class --shard 2/4 --gradebook shard-2.db\n  challenge grade path/to/crate --format junit > junit.xml")]
     Grade {
         /// Crates, directories of crates (such as `solutions`), classes (a directory per student,
         /// each holding a crate per challenge), or directories holding a `submissions.toml`.

@@ -211,7 +211,10 @@ impl TerminalReporter {
             other => {
                 out.push_str(&format!("  {}\n", other.explain()));
                 if let Some(during) = &r.during {
-                    out.push_str(&format!("  {} {during}, which never returned\n", self.paint("it was running", |s| s.bold())));
+                    out.push_str(&format!(
+                        "  {} {during}, which never returned\n",
+                        self.paint("it was running", |s| s.bold())
+                    ));
                 }
                 out.push_str(&self.output_excerpt("stderr", &r.stderr));
                 out.push_str(&self.output_excerpt("stdout", &r.stdout));
@@ -255,16 +258,20 @@ impl TerminalReporter {
 
     /// `- expected` / `+ actual` lines; in color, the words that differ within a line stand out.
     fn diff(&self, expected: &str, actual: &str) -> String {
-        let mut out = format!("    {}\n    {}\n", self.paint("- expected", |s| s.red()), self.paint("+ actual", |s| s.green()));
+        let mut out =
+            format!("    {}\n    {}\n", self.paint("- expected", |s| s.red()), self.paint("+ actual", |s| s.green()));
         let diff = TextDiff::from_lines(expected, actual);
         for op in diff.ops() {
             for change in diff.iter_inline_changes(op) {
-                let (sign, base, strong): (&str, fn(&str) -> colored::ColoredString, fn(&str) -> colored::ColoredString) =
-                    match change.tag() {
-                        ChangeTag::Delete => ("-", |s| s.red(), |s| s.red().bold().underline()),
-                        ChangeTag::Insert => ("+", |s| s.green(), |s| s.green().bold().underline()),
-                        ChangeTag::Equal => (" ", |s| s.normal(), |s| s.normal()),
-                    };
+                let (sign, base, strong): (
+                    &str,
+                    fn(&str) -> colored::ColoredString,
+                    fn(&str) -> colored::ColoredString,
+                ) = match change.tag() {
+                    ChangeTag::Delete => ("-", |s| s.red(), |s| s.red().bold().underline()),
+                    ChangeTag::Insert => ("+", |s| s.green(), |s| s.green().bold().underline()),
+                    ChangeTag::Equal => (" ", |s| s.normal(), |s| s.normal()),
+                };
                 let mut line = self.paint(&format!("{sign} "), base);
                 for (emphasized, value) in change.iter_strings_lossy() {
                     let value = elide(value.trim_end_matches('\n'));
@@ -563,6 +570,131 @@ mod tests {
         reporter.finish(std::slice::from_ref(&report)).unwrap();
         let bytes = out.0.borrow().clone();
         String::from_utf8(bytes).unwrap()
+    }
+
+    /// Each verdict that is neither a pass nor a failed expectation, as the learner sees it.
+    fn crash_blocks() -> String {
+        use challenge_graders::plugin::LoadProblem;
+        let verdicts = [
+            (Verdict::Panic(PanicReport { step: Some(3), at: Some(Nanos(1_000_000_000)), message: "boom".into() }), "thread '<unnamed>' panicked at src/lib.rs:42:9:\nboom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n"),
+            (Verdict::Crash { signal: libc::SIGSEGV, cause: crate::verdict::CrashCause::Segfault }, ""),
+            (Verdict::Crash { signal: libc::SIGABRT, cause: crate::verdict::CrashCause::StackOverflow }, "\nthread 'main' has overflowed its stack\n"),
+            (Verdict::Crash { signal: libc::SIGABRT, cause: crate::verdict::CrashCause::Abort }, ""),
+            (Verdict::Exited { code: 0 }, ""),
+            (Verdict::Timeout { limit: Duration::from_secs(10) }, ""),
+            (Verdict::MemoryLimit { limit: 1 << 30 }, "memory allocation of 67108864 bytes failed\n"),
+            (Verdict::OutputLimit { limit: 8 << 20 }, ""),
+            (Verdict::AbiMismatch { problem: LoadProblem::MissingExport { symbol: "challenge_rate_limiter_v1".into() } }, ""),
+        ];
+        let reporter = TerminalReporter::new(Box::new(Shared::default()), false, Detail::Learner, false, 1);
+        let mut out = String::new();
+        for (verdict, stderr) in verdicts {
+            let mut r = result(verdict.kind(), verdict, 0);
+            r.stderr = stderr.to_owned();
+            if matches!(r.verdict, Verdict::Timeout { .. }) {
+                r.during = Some("step 2 at t=1s: try_acquire(\"u1\", 1)".into());
+            }
+            out.push_str(&reporter.failure_block(&r));
+        }
+        out
+    }
+
+    #[test]
+    fn each_crash_verdict_explains_itself() {
+        let expected = "
+✗ panic (correctness, 0/2 points)
+  Five permits per window.
+  step 3 at t=1s: your code panicked: boom
+  your code's stderr (first lines):
+    thread '<unnamed>' panicked at src/lib.rs:42:9:
+    boom
+
+✗ crash (correctness, 0/2 points)
+  Five permits per window.
+  segmentation fault (SIGSEGV): most often a stack overflow on a thread your code spawned (unbounded recursion), or unsafe code touching invalid memory
+
+✗ crash (correctness, 0/2 points)
+  Five permits per window.
+  stack overflow (SIGABRT): look for unbounded recursion
+  your code's stderr (first lines):
+    thread 'main' has overflowed its stack
+
+✗ crash (correctness, 0/2 points)
+  Five permits per window.
+  the process aborted (SIGABRT): std::process::abort, or a panic that could not unwind (a panic inside a Drop during a panic?)
+
+✗ exited (correctness, 0/2 points)
+  Five permits per window.
+  the process exited with code 0 before the scenario finished: does your code call std::process::exit?
+
+✗ timeout (correctness, 0/2 points)
+  Five permits per window.
+  no result within 10s: look for an infinite loop, a deadlock, or a wait on real time that never comes (time here is virtual)
+  it was running step 2 at t=1s: try_acquire(\"u1\", 1), which never returned
+
+✗ memory-limit (correctness, 0/2 points)
+  Five permits per window.
+  ran out of memory (limit 1024 MiB): look for unbounded growth, such as state that is never pruned
+  your code's stderr (first lines):
+    memory allocation of 67108864 bytes failed
+
+✗ output-limit (correctness, 0/2 points)
+  Five permits per window.
+  printed more than 8 MiB: remove debug printing from hot paths
+
+✗ abi-mismatch (correctness, 0/2 points)
+  Five permits per window.
+  the library does not export `challenge_rate_limiter_v1`: add the export macro line (for example `challenge_harness::export_rate_limiter!(YourType);`) to lib.rs
+";
+        assert_eq!(crash_blocks(), expected);
+    }
+
+    #[test]
+    fn renders_a_passing_run() {
+        let rubric = Rubric {
+            pass_percent: 60.0,
+            criteria: vec![Criterion { name: "correctness".into(), weight: 40.0, description: String::new() }],
+            levels: (1..=5)
+                .map(|l| Level { level: l, min_percent: f64::from(l - 1) * 20.0, label: format!("band {l}") })
+                .collect(),
+        };
+        let results = vec![
+            result("basics", Verdict::Pass { note: None }, 2),
+            result("boundary", Verdict::Pass { note: Some("50 rounds of 8 threads".into()) }, 2),
+        ];
+        let challenge = ChallengeRef { id: 1, slug: "rate-limiter".into(), title: "Per-key rate limiter".into() };
+        let report = SubmissionReport {
+            path: "mine".into(),
+            student: "you".into(),
+            challenge: challenge.clone(),
+            build: BuildOutcome::Built { duration: Duration::from_millis(400) },
+            score: Score::compute(&rubric, &results),
+            results: results.clone(),
+            hidden_not_run: 0,
+        };
+        let out = Shared::default();
+        let mut reporter = TerminalReporter::new(Box::new(out.clone()), false, Detail::Learner, false, 1);
+        let started =
+            RunEvent::SubmissionStarted { submission: 0, path: Path::new("mine"), challenge: &challenge, scenarios: 2 };
+        reporter.report(&started).unwrap();
+        reporter.report(&RunEvent::BuildFinished { submission: 0, outcome: &report.build }).unwrap();
+        for r in &results {
+            reporter.report(&RunEvent::ScenarioFinished { submission: 0, result: r }).unwrap();
+        }
+        reporter.report(&RunEvent::SubmissionFinished { submission: 0, report: &report }).unwrap();
+        let text = String::from_utf8(out.0.borrow().clone()).unwrap();
+        let expected = "\
+challenge 1 · Per-key rate limiter · mine
+  built in 0.4s
+
+  ✓ pass         basics                                   correctness    2/2
+  ✓ pass         boundary                                 correctness    2/2  50 rounds of 8 threads
+
+  correctness    ██████████   4/4   points   40.0/40
+  total 100.0%  level 5 (band 5)  pass mark 60%: passed
+
+";
+        assert_eq!(text, expected);
     }
 
     #[test]

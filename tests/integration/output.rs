@@ -49,3 +49,29 @@ fn colors_follow_no_color_and_the_flag() {
     let colored = run(forced);
     assert!(colored.stdout.contains("\u{1b}["), "--color always colors even into a pipe");
 }
+
+#[test]
+fn every_subcommand_has_help_with_examples_and_completions_generate() {
+    for sub in [
+        "list",
+        "show",
+        "start",
+        "test",
+        "hint",
+        "watch",
+        "solution",
+        "progress",
+        "reset",
+        "completions",
+        "grade",
+        "grades",
+        "dev",
+    ] {
+        let out = challenge(&[sub, "--help"]);
+        assert_eq!(out.code, 0, "{sub}: {}", out.stderr);
+        assert!(out.stdout.contains("Examples:"), "`challenge {sub} --help` shows examples:\n{}", out.stdout);
+    }
+    let bash = challenge(&["completions", "bash"]);
+    assert_eq!(bash.code, 0);
+    assert!(bash.stdout.contains("_challenge()") && bash.stdout.contains("grades"), "a bash completion function");
+}
