@@ -168,6 +168,28 @@ impl Score {
 }
 
 impl ScenarioResult {
+    /// A visible correctness scenario worth 2 points, for tests: earned when `verdict` passes.
+    #[cfg(test)]
+    pub fn sample(name: &str, verdict: Verdict) -> ScenarioResult {
+        ScenarioResult {
+            name: name.to_owned(),
+            criterion: "correctness".to_owned(),
+            visibility: Visibility::Visible,
+            description: "Five permits per window.".to_owned(),
+            points: if verdict.is_pass() { 2 } else { 0 },
+            max_points: 2,
+            verdict,
+            duration: Duration::from_millis(3),
+            seed: 7,
+            seeded: false,
+            stderr: String::new(),
+            stdout: String::new(),
+            clock_reads: 0,
+            during: None,
+            usually: None,
+        }
+    }
+
     /// A note for a failure in code that read the system clock, which is the likely cause.
     pub fn clock_note(&self) -> Option<String> {
         (!self.verdict.is_pass() && self.clock_reads > 0).then(|| {

@@ -95,13 +95,7 @@ impl ScenarioBody {
     pub fn interrupted(&self, observations: &[Observation]) -> Option<String> {
         match self {
             ScenarioBody::RateLimiter(scenario) => {
-                let ours: Vec<rate_limiter::Observation> = observations
-                    .iter()
-                    .map(|o| match o {
-                        Observation::RateLimiter(o) => o.clone(),
-                    })
-                    .collect();
-                rate_limiter::interrupted(scenario, &ours)
+                rate_limiter::interrupted(scenario, &rate_limiter_observations(observations))
             }
         }
     }
@@ -110,16 +104,20 @@ impl ScenarioBody {
     pub fn judge(&self, seed: u64, observations: &[Observation]) -> Judgement {
         match self {
             ScenarioBody::RateLimiter(scenario) => {
-                let ours: Vec<rate_limiter::Observation> = observations
-                    .iter()
-                    .map(|o| match o {
-                        Observation::RateLimiter(o) => o.clone(),
-                    })
-                    .collect();
-                rate_limiter::judge(scenario, seed, &ours)
+                rate_limiter::judge(scenario, seed, &rate_limiter_observations(observations))
             }
         }
     }
+}
+
+/// The rate limiter's own observations out of a worker's.
+fn rate_limiter_observations(observations: &[Observation]) -> Vec<rate_limiter::Observation> {
+    observations
+        .iter()
+        .map(|o| match o {
+            Observation::RateLimiter(o) => o.clone(),
+        })
+        .collect()
 }
 
 /// Where in a scenario a spec problem is.

@@ -528,23 +528,9 @@ mod tests {
     }
 
     fn report(percent: f64) -> SubmissionReport {
-        let result = ScenarioResult {
-            name: "basics".into(),
-            criterion: "correctness".into(),
-            visibility: Visibility::Hidden,
-            description: String::new(),
-            points: 2,
-            max_points: 2,
-            verdict: Verdict::Pass { note: None },
-            duration: Duration::from_millis(3),
-            seed: u64::MAX,
-            seeded: false,
-            stderr: String::new(),
-            stdout: String::new(),
-            clock_reads: 0,
-            during: None,
-            usually: None,
-        };
+        let mut result = ScenarioResult::sample("basics", Verdict::Pass { note: None });
+        result.visibility = Visibility::Hidden;
+        result.seed = u64::MAX;
         SubmissionReport {
             path: "class/alice/01-rate-limiter".into(),
             student: "alice".into(),

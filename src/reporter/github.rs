@@ -140,17 +140,8 @@ fn summary(reports: &[SubmissionReport]) -> String {
         for x in &r.results {
             out.push_str(&row(x));
         }
-        out.push_str("\n| criterion | scenario points | rubric score |\n|---|---:|---:|\n");
-        for c in &s.criteria {
-            out.push_str(&format!(
-                "| {} | {}/{} | {:.1}/{:.0} |\n",
-                plain::markdown_inline(&c.name),
-                c.points,
-                c.max_points,
-                c.score,
-                c.weight
-            ));
-        }
+        out.push('\n');
+        out.push_str(&plain::criteria_markdown(s));
         let (points, max_points) = s.criteria.iter().fold((0, 0), |(p, m), c| (p + c.points, m + c.max_points));
         out.push_str(&format!(
             "| **total** | **{points}/{max_points}** | **{:.1}/{:.0} ({:.1}%)** |\n\n",

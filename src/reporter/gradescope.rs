@@ -147,17 +147,7 @@ fn overall(r: &SubmissionReport) -> String {
         plain::markdown_inline(&s.level_label),
         s.pass_percent
     );
-    out.push_str("| criterion | scenario points | rubric score |\n|---|---:|---:|\n");
-    for c in &s.criteria {
-        out.push_str(&format!(
-            "| {} | {}/{} | {:.1}/{:.0} |\n",
-            plain::markdown_inline(&c.name),
-            c.points,
-            c.max_points,
-            c.score,
-            c.weight
-        ));
-    }
+    out.push_str(&plain::criteria_markdown(s));
     out.push_str(
         "\nEach test shows its scenario's own points; the total weights each criterion by the rubric. \
          Hidden scenarios show only their verdict and points.\n",

@@ -167,23 +167,11 @@ mod tests {
     use challenge_graders::{Failure, Nanos};
 
     fn result(visibility: Visibility, verdict: Verdict) -> ScenarioResult {
-        ScenarioResult {
-            name: "fixed-window-basics".to_owned(),
-            criterion: "correctness".to_owned(),
-            visibility,
-            description: "Five permits per window.".to_owned(),
-            points: 0,
-            max_points: 2,
-            verdict,
-            duration: Duration::from_millis(3),
-            seed: 7,
-            seeded: false,
-            stderr: "secret stderr line\n".to_owned(),
-            stdout: "secret stdout line\n".to_owned(),
-            clock_reads: 0,
-            during: None,
-            usually: None,
-        }
+        let mut r = ScenarioResult::sample("fixed-window-basics", verdict);
+        r.visibility = visibility;
+        r.stderr = "secret stderr line\n".to_owned();
+        r.stdout = "secret stdout line\n".to_owned();
+        r
     }
 
     fn failure() -> Verdict {
@@ -230,4 +218,20 @@ step 1 at t=0s: try_acquire(\"u1\", 1), call 5 of 5
         assert_eq!(code_block("a ```` b\n"), "`````text\na ```` b\n`````\n");
         assert_eq!(code_block("plain"), "```text\nplain\n```\n");
     }
+}
+
+/// The rubric's criteria as Markdown table rows, under a header.
+pub(crate) fn criteria_markdown(score: &crate::results::Score) -> String {
+    let mut out = String::from("| criterion | scenario points | rubric score |\n|---|---:|---:|\n");
+    for c in &score.criteria {
+        out.push_str(&format!(
+            "| {} | {}/{} | {:.1}/{:.0} |\n",
+            markdown_inline(&c.name),
+            c.points,
+            c.max_points,
+            c.score,
+            c.weight
+        ));
+    }
+    out
 }

@@ -512,23 +512,9 @@ mod tests {
     }
 
     fn result(name: &str, verdict: Verdict, points: u32) -> ScenarioResult {
-        ScenarioResult {
-            name: name.to_owned(),
-            criterion: "correctness".to_owned(),
-            visibility: Visibility::Visible,
-            description: "Five permits per window.".to_owned(),
-            points,
-            max_points: 2,
-            verdict,
-            duration: Duration::from_millis(3),
-            seed: 7,
-            seeded: false,
-            stderr: String::new(),
-            stdout: String::new(),
-            clock_reads: 0,
-            during: None,
-            usually: None,
-        }
+        let mut r = ScenarioResult::sample(name, verdict);
+        r.points = points;
+        r
     }
 
     fn render(color: bool) -> String {
