@@ -517,7 +517,8 @@ mod tests {
         r
     }
 
-    fn render(color: bool) -> String {
+    /// Renders a whole run of `results` through the events the runner would send.
+    fn render_run(results: Vec<ScenarioResult>, hidden_not_run: usize, color: bool) -> String {
         let rubric = Rubric {
             pass_percent: 60.0,
             criteria: vec![Criterion { name: "correctness".into(), weight: 40.0, description: String::new() }],
@@ -525,14 +526,6 @@ mod tests {
                 .map(|l| Level { level: l, min_percent: f64::from(l - 1) * 20.0, label: format!("band {l}") })
                 .collect(),
         };
-        let mut failure = Failure::new("try_acquire(\"u1\", 1)");
-        failure.step = Some(2);
-        failure.at = Some(Nanos(999_999_999));
-        failure.expected = "allowed: false\nretry_after: 1ns\n".into();
-        failure.actual = "allowed: true\nretry_after: 0s\n".into();
-        failure.hint = Some("Windows are aligned to the clock.".into());
-        let results =
-            vec![result("basics", Verdict::Pass { note: None }, 2), result("boundary", Verdict::Fail(failure), 0)];
         let challenge = ChallengeRef { id: 1, slug: "rate-limiter".into(), title: "Per-key rate limiter".into() };
         let report = SubmissionReport {
             path: "mine".into(),
@@ -540,22 +533,32 @@ mod tests {
             challenge: challenge.clone(),
             build: BuildOutcome::Built { duration: Duration::from_millis(400) },
             score: Score::compute(&rubric, &results),
-            results: results.clone(),
-            hidden_not_run: 1,
+            results,
+            hidden_not_run,
         };
         let out = Shared::default();
         let mut reporter = TerminalReporter::new(Box::new(out.clone()), color, Detail::Learner, false, 1);
-        let started =
-            RunEvent::SubmissionStarted { submission: 0, path: Path::new("mine"), challenge: &challenge, scenarios: 2 };
+        let started = RunEvent::SubmissionStarted { submission: 0, path: Path::new("mine"), challenge: &challenge, scenarios: 2 };
         reporter.report(&started).unwrap();
         reporter.report(&RunEvent::BuildFinished { submission: 0, outcome: &report.build }).unwrap();
-        for r in &results {
+        for r in &report.results {
             reporter.report(&RunEvent::ScenarioFinished { submission: 0, result: r }).unwrap();
         }
         reporter.report(&RunEvent::SubmissionFinished { submission: 0, report: &report }).unwrap();
         reporter.finish(std::slice::from_ref(&report)).unwrap();
         let bytes = out.0.borrow().clone();
         String::from_utf8(bytes).unwrap()
+    }
+
+    fn render(color: bool) -> String {
+        let mut failure = Failure::new("try_acquire(\"u1\", 1)");
+        failure.step = Some(2);
+        failure.at = Some(Nanos(999_999_999));
+        failure.expected = "allowed: false\nretry_after: 1ns\n".into();
+        failure.actual = "allowed: true\nretry_after: 0s\n".into();
+        failure.hint = Some("Windows are aligned to the clock.".into());
+        let results = vec![result("basics", Verdict::Pass { note: None }, 2), result("boundary", Verdict::Fail(failure), 0)];
+        render_run(results, 1, color)
     }
 
     /// Each verdict that is neither a pass nor a failed expectation, as the learner sees it.
@@ -637,38 +640,11 @@ mod tests {
 
     #[test]
     fn renders_a_passing_run() {
-        let rubric = Rubric {
-            pass_percent: 60.0,
-            criteria: vec![Criterion { name: "correctness".into(), weight: 40.0, description: String::new() }],
-            levels: (1..=5)
-                .map(|l| Level { level: l, min_percent: f64::from(l - 1) * 20.0, label: format!("band {l}") })
-                .collect(),
-        };
         let results = vec![
             result("basics", Verdict::Pass { note: None }, 2),
             result("boundary", Verdict::Pass { note: Some("50 rounds of 8 threads".into()) }, 2),
         ];
-        let challenge = ChallengeRef { id: 1, slug: "rate-limiter".into(), title: "Per-key rate limiter".into() };
-        let report = SubmissionReport {
-            path: "mine".into(),
-            student: "you".into(),
-            challenge: challenge.clone(),
-            build: BuildOutcome::Built { duration: Duration::from_millis(400) },
-            score: Score::compute(&rubric, &results),
-            results: results.clone(),
-            hidden_not_run: 0,
-        };
-        let out = Shared::default();
-        let mut reporter = TerminalReporter::new(Box::new(out.clone()), false, Detail::Learner, false, 1);
-        let started =
-            RunEvent::SubmissionStarted { submission: 0, path: Path::new("mine"), challenge: &challenge, scenarios: 2 };
-        reporter.report(&started).unwrap();
-        reporter.report(&RunEvent::BuildFinished { submission: 0, outcome: &report.build }).unwrap();
-        for r in &results {
-            reporter.report(&RunEvent::ScenarioFinished { submission: 0, result: r }).unwrap();
-        }
-        reporter.report(&RunEvent::SubmissionFinished { submission: 0, report: &report }).unwrap();
-        let text = String::from_utf8(out.0.borrow().clone()).unwrap();
+        let text = render_run(results, 0, false);
         let expected = "\
 challenge 1 · Per-key rate limiter · mine
   built in 0.4s
