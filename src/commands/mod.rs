@@ -108,6 +108,13 @@ pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
     if let Command::Completions { shell } = cli.command {
         return completions::run(shell);
     }
+    // `dev` reads the catalogue itself: `dev check` reports every broken spec, where loading the
+    // catalogue stops at the first.
+    match &cli.command {
+        Command::Dev(DevCommand::Check) => return dev::check(cli.catalog.as_deref()),
+        Command::Dev(DevCommand::New { slug, system }) => return dev::new(cli.catalog.as_deref(), slug, system),
+        _ => {}
+    }
     let human_on_stderr = matches!(
         &cli.command,
         Command::Test { format, .. } | Command::Grade { format, .. } if format.is_machine()
@@ -123,9 +130,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
         Command::Solution { challenge, force } => solution::run(&cx, &challenge, force),
         Command::Progress => progress::run(&cx),
         Command::Reset { challenge, dir, yes } => progress::reset(&cx, &challenge, dir, yes),
-        Command::Completions { .. } => unreachable!("answered before the catalogue is loaded"),
-        Command::Dev(DevCommand::Check) => dev::check(&cx),
-        Command::Dev(DevCommand::New { slug, system }) => dev::new(&cx, &slug, &system),
+        Command::Completions { .. } | Command::Dev(_) => unreachable!("answered before the catalogue is loaded"),
         Command::Grades { gradebook, command } => grades::run(&cx, &gradebook, command),
         Command::Grade { paths, challenge, student, gradebook, regrade, jobs, shard, format } => {
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
