@@ -11,3 +11,4 @@ mod hostile;
 mod learner;
 mod output;
 mod spec_errors;
+mod watch;
