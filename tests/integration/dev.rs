@@ -131,10 +131,11 @@ fn dev_check_reports_every_problem_one_line_each() {
         let out = in_catalog(dir, &["dev", "new", slug, "--system", "rate-limiter"]);
         assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     }
-    // A spec that does not load, a missing brief, weights that do not add up, a reference that
-    // admits one permit too few, and a template that is already solved.
+    // A spec that does not load and has no brief either, another missing brief, weights that do
+    // not add up, a reference that admits one permit too few, and a template already solved.
     let first = dir.join("challenges/01-first-limits/challenge.toml");
     edit(&first, "criterion = \"correctness\"\npoints = 2", "criterion = \"corectness\"\npoints = 2");
+    std::fs::remove_file(dir.join("challenges/01-first-limits/README.md")).unwrap();
     std::fs::remove_file(dir.join("challenges/02-second-limits/README.md")).unwrap();
     let second = dir.join("challenges/02-second-limits/challenge.toml");
     edit(&second, "weight = 30", "weight = 35");
@@ -151,6 +152,7 @@ fn dev_check_reports_every_problem_one_line_each() {
             "challenges/01-first-limits/challenge.toml:{}: scenario \"fixed-window-basics\": criterion = \"corectness\" is not in the rubric",
             line_of(&first, "[[scenario]]\nname = \"fixed-window-basics\"")
         ),
+        "challenges/01-first-limits/README.md: no brief:".to_owned(),
         format!(
             "challenges/02-second-limits/challenge.toml:{}: rubric: the criteria's weights add up to 105 (correctness 70, edge-cases 35), not 100",
             line_of(&second, "[rubric]")
@@ -165,7 +167,7 @@ fn dev_check_reports_every_problem_one_line_each() {
             line_of(&second, "[[scenario]]\nname = \"cost-is-all-or-nothing\"")
         ),
         "challenges/02-second-limits/template/src/lib.rs: the template passes every visible scenario (1)".to_owned(),
-        "6 problems".to_owned(),
+        "7 problems".to_owned(),
     ];
     assert_eq!(lines.len(), expected.len(), "{}", out.stdout);
     for (line, start) in lines.iter().zip(&expected) {
@@ -175,7 +177,9 @@ fn dev_check_reports_every_problem_one_line_each() {
     // Without the spec problems, the worst left is a reference that fails: exit code 1.
     edit(&first, "criterion = \"corectness\"", "criterion = \"correctness\"");
     edit(&second, "weight = 35", "weight = 30");
-    std::fs::write(dir.join("challenges/02-second-limits/README.md"), "# A brief\n").unwrap();
+    for slug in ["01-first-limits", "02-second-limits"] {
+        std::fs::write(dir.join("challenges").join(slug).join("README.md"), "# A brief\n").unwrap();
+    }
     let out = in_catalog(dir, &["dev", "check"]);
     assert_eq!(out.code, 1, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
     assert!(out.stdout.ends_with("\n3 problems\n"), "{}", out.stdout);

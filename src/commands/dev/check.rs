@@ -241,7 +241,15 @@ fn load_specs(root: &Path, problems: &mut Problems) -> Result<Vec<Entry>, Comman
         }
         match spec::load(&path) {
             Ok(spec) => entries.push(Entry { lines: Lines::read(&path), spec, path }),
-            Err(e) => problems.report(Problem::new(Kind::Spec, e.path, e.line, e.message))?,
+            Err(e) => {
+                problems.report(Problem::new(Kind::Spec, e.path, e.line, e.message))?;
+                // Its files need no spec: report their problems now rather than after the fix.
+                let mut found = Vec::new();
+                check_files(root, &dir, &mut found);
+                for problem in found {
+                    problems.report(problem)?;
+                }
+            }
         }
     }
     entries.sort_by_key(|e| e.spec.id);
@@ -303,51 +311,53 @@ fn check_around(cx: &Context, entry: &Entry, stage: &Path, found: &mut Vec<Probl
         );
     }
 
-    let brief = spec.dir.join("README.md");
-    match std::fs::read_to_string(&brief) {
-        Ok(text) if !text.trim().is_empty() => {}
-        Ok(_) => {
-            report(Kind::Spec, &brief, None, "the brief is empty: pin every convention the scenarios check".to_owned())
-        }
-        Err(_) => report(
-            Kind::Spec,
-            &brief,
-            None,
-            "no brief: write README.md, the learner's brief that pins every convention the scenarios check".to_owned(),
-        ),
-    }
-
-    let solution = cx.catalog.reference_dir(spec);
-    let reference = solution.join("Cargo.toml").is_file();
-    if !reference {
-        report(
-            Kind::Spec,
-            &solution,
-            None,
-            format!("no reference solution: create the crate solutions/{} that passes every scenario", spec.dir_name()),
-        );
-    }
-
-    let template = spec.dir.join("template");
-    let copy = if template.join("Cargo.toml").is_file() {
+    let (reference, has_template) = check_files(&cx.catalog.root, &spec.dir, found);
+    let copy = if has_template {
         let dest = stage.join(spec.dir_name());
         match start::create(cx, spec, &dest) {
             Ok(()) => Some(dest),
             Err(e) => {
-                report(Kind::Spec, &template.join("Cargo.toml"), None, e.to_string());
+                found.push(Problem::new(Kind::Spec, spec.dir.join("template/Cargo.toml"), None, e.to_string()));
                 None
             }
         }
     } else {
-        report(
-            Kind::Spec,
-            &template.join("Cargo.toml"),
-            None,
-            "no template: create template/, the crate `challenge start` copies for the learner".to_owned(),
-        );
         None
     };
     (reference, copy)
+}
+
+/// The files around the spec of the challenge in `dir`: the brief, the template's manifest and
+/// the reference solution. Returns whether the reference and the template's manifest exist.
+fn check_files(root: &Path, dir: &Path, found: &mut Vec<Problem>) -> (bool, bool) {
+    let mut report = |path: PathBuf, message: String| found.push(Problem::new(Kind::Spec, path, None, message));
+    let brief = dir.join("README.md");
+    match std::fs::read_to_string(&brief) {
+        Ok(text) if !text.trim().is_empty() => {}
+        Ok(_) => report(brief, "the brief is empty: pin every convention the scenarios check".to_owned()),
+        Err(_) => report(
+            brief,
+            "no brief: write README.md, the learner's brief that pins every convention the scenarios check".to_owned(),
+        ),
+    }
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let solution = root.join("solutions").join(&name);
+    let reference = solution.join("Cargo.toml").is_file();
+    if !reference {
+        report(
+            solution,
+            format!("no reference solution: create the crate solutions/{name} that passes every scenario"),
+        );
+    }
+    let template = dir.join("template/Cargo.toml");
+    let has_template = template.is_file();
+    if !has_template {
+        report(
+            template,
+            "no template: create template/, the crate `challenge start` copies for the learner".to_owned(),
+        );
+    }
+    (reference, has_template)
 }
 
 /// Grades each reference solution with every scenario: each must pass.
