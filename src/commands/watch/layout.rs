@@ -18,7 +18,7 @@ pub(super) fn body(report: &str, panel: &str, cols: usize, rows: usize, cut_note
     };
     let fits = |report: &[String], panel: &[String]| height(report, cols) + height(panel, cols) <= rows;
     // Each step gives up what a learner misses least, until the report fits.
-    let steps: [fn(Vec<String>, usize) -> Vec<String>; 4] = [fold_passing, drop_notes, fold_failing, drop_bars];
+    let steps: [Step; 4] = [fold_passing, drop_notes, fold_failing, drop_bars];
     for step in steps {
         if fits(&report, &panel) {
             return [report, panel].concat();
@@ -34,6 +34,9 @@ pub(super) fn body(report: &str, panel: &str, cols: usize, rows: usize, cut_note
     let report = cut_before_rubric(report, report_rows, cols, cut_note);
     [report, panel].concat()
 }
+
+/// One way to shorten the report's lines at a width.
+type Step = fn(Vec<String>, usize) -> Vec<String>;
 
 /// Rows `lines` take at `cols` columns.
 fn height(lines: &[String], cols: usize) -> usize {
@@ -126,7 +129,8 @@ fn fold_failing(lines: Vec<String>, cols: usize) -> Vec<String> {
     let summary = format!("  {passing}✗ {} failing: {}", names.len(), names.join(", "));
     let summary = if width(&summary) > cols { format!("{}…", clip(&summary, cols - 1)) } else { summary };
     let folded = fold_passing(lines, cols);
-    let lines: Vec<String> = folded.into_iter().filter(|l| !(is_passing(l) && !passing.is_empty())).collect();
+    // The passing count now lives in the summary.
+    let lines: Vec<String> = folded.into_iter().filter(|l| passing.is_empty() || !is_passing(l)).collect();
     replace_matching(lines, is_failing, &summary)
 }
 

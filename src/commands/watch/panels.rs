@@ -74,6 +74,7 @@ fn reflow(text: &str) -> String {
 }
 
 /// Every challenge with the learner's status; `current` (an index into the catalogue) is marked.
+/// Narrower than `challenge list` (no difficulty, no summary), so a row fits an 80-column window.
 pub(super) fn list(catalog: &Catalog, current: usize) -> Result<String, ProgressError> {
     let progress = Progress::open()?;
     let mut out = String::from("Challenges (n moves to the next once this one has passed):\n");
@@ -84,15 +85,7 @@ pub(super) fn list(catalog: &Catalog, current: usize) -> Result<String, Progress
             status => status,
         };
         let marker = if i == current { "▶" } else { " " };
-        let _ = writeln!(
-            out,
-            "{marker}{:>3}  {:<16} {:<28} {:<13} {}",
-            c.id,
-            c.slug,
-            c.title,
-            c.difficulty.label(),
-            status.label()
-        );
+        let _ = writeln!(out, "{marker}{:>3}  {:<16} {:<28} {}", c.id, c.slug, c.title, status.label());
     }
     Ok(out)
 }

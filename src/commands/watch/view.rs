@@ -14,6 +14,8 @@ use crate::results::{BuildOutcome, SubmissionReport};
 
 /// Where the current run stands.
 enum Phase {
+    /// No run has started yet.
+    Starting,
     /// Building or running scenarios.
     Running {
         since: Instant,
@@ -37,6 +39,8 @@ pub(super) enum Panel {
     List,
     /// A message about one moment ("not passed yet"); the next run clears it.
     Message,
+    /// A message about the whole session (changes are found by polling): it stays.
+    Notice,
 }
 
 /// The watch screen's state.
@@ -73,7 +77,7 @@ impl View {
             polling: false,
             report: String::new(),
             shown_at: None,
-            phase: Phase::Failed(String::new()),
+            phase: Phase::Starting,
             panel: None,
             stopped: false,
             drawn_state: String::new(),
@@ -97,9 +101,9 @@ impl View {
         }
         match polling {
             Some(reason) => self.show(
-                Panel::Message,
+                Panel::Notice,
                 &format!(
-                    "File events are not available here ({reason}); looking for changes every {} ms instead.",
+                    "Looking for changes every {} ms instead of through file events ({reason}).",
                     super::files::POLL_INTERVAL.as_millis()
                 ),
             ),
@@ -134,7 +138,7 @@ impl View {
     pub(super) fn finished(&mut self, report: &SubmissionReport, text: String, has_next: bool) -> std::io::Result<()> {
         let trigger = match &self.phase {
             Phase::Running { trigger, .. } => trigger.clone(),
-            Phase::Done { .. } | Phase::Failed(_) => String::new(),
+            Phase::Starting | Phase::Done { .. } | Phase::Failed(_) => String::new(),
         };
         let at = clock();
         let failing = report.results.iter().filter(|r| !r.verdict.is_pass()).count();
@@ -210,6 +214,7 @@ impl View {
                 };
                 format!("⟳ {step} · {}s · {trigger}{showing}", since.elapsed().as_secs())
             }
+            Phase::Starting => "⟳ starting".to_owned(),
             Phase::Done { line, .. } => line.clone(),
             Phase::Failed(message) => format!("✗ {message}"),
         }
@@ -228,8 +233,8 @@ impl View {
         self.draw()
     }
 
-    /// Draws the whole screen at once (cleared, then written in one go, inside a synchronized
-    /// update where the terminal knows one), so it never flickers half-drawn.
+    /// Draws the whole screen at once (written in one go, inside a synchronized update where the
+    /// terminal knows one), so it never flickers half-drawn.
     fn draw(&mut self) -> std::io::Result<()> {
         if !self.tty {
             return Ok(());
@@ -250,17 +255,35 @@ impl View {
         let state_shown = layout::clip(&state, cols - 1);
         let state_shown = match &self.phase {
             _ if !self.color => state_shown,
-            Phase::Running { .. } => state_shown.yellow().to_string(),
+            Phase::Starting | Phase::Running { .. } => state_shown.yellow().to_string(),
             Phase::Done { passed: true, .. } => state_shown.green().bold().to_string(),
             Phase::Done { passed: false, .. } | Phase::Failed(_) => state_shown.red().bold().to_string(),
         };
         let keys = layout::clip(&self.key_line(), cols - 1);
         let keys = if self.color { keys.reversed().to_string() } else { keys };
 
+        // Each line overwrites the last frame's in place and clears what it left over, instead of
+        // clearing the screen first: some terminals (VTE's) push a cleared screen into their
+        // scrollback, which every redraw would fill.
         let mut frame: Vec<u8> = Vec::new();
-        crossterm::queue!(frame, BeginSynchronizedUpdate, MoveTo(0, 0), Clear(ClearType::All))?;
-        // Raw mode turns off the terminal's newline translation: each line ends with \r\n.
-        frame.extend_from_slice(body.join("\r\n").as_bytes());
+        crossterm::queue!(frame, BeginSynchronizedUpdate, MoveTo(0, 0))?;
+        for (i, line) in body.iter().enumerate() {
+            if i > 0 {
+                // Raw mode turns off the terminal's newline translation.
+                frame.extend_from_slice(b"\r\n");
+            }
+            frame.extend_from_slice(line.as_bytes());
+            // A line that ends exactly at the margin has nothing left over, and clearing there
+            // would erase its last character.
+            let width = layout::width(line);
+            if width == 0 || !width.is_multiple_of(cols) {
+                crossterm::queue!(frame, Clear(ClearType::UntilNewLine))?;
+            }
+        }
+        if !body.is_empty() {
+            frame.extend_from_slice(b"\r\n");
+        }
+        crossterm::queue!(frame, Clear(ClearType::FromCursorDown))?;
         let last = u16::try_from(rows).unwrap_or(u16::MAX);
         crossterm::queue!(frame, MoveTo(0, last - 2))?;
         frame.extend_from_slice(state_shown.as_bytes());
