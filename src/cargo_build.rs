@@ -128,7 +128,15 @@ pub async fn build(cache: &Cache, dir: &Path, color: bool) -> Result<Built, Buil
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let run_cargo = |args: &[&str]| {
         let mut command = tokio::process::Command::new(&cargo);
-        command.args(args).arg("--manifest-path").arg(&manifest).arg("--target-dir").arg(&target_dir).stdin(Stdio::null());
+        // A build that `watch` cancels (the learner saved again) must not go on holding the lock.
+        command
+            .args(args)
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
         let cargo = cargo.clone();
         async move {
             command.output().await.map_err(|e| match e.kind() {
