@@ -102,7 +102,9 @@ impl Progress {
     }
 
     fn ensure(&self, slug: &str) -> Result<(), ProgressError> {
-        self.conn.execute("INSERT INTO challenges (slug) VALUES (?1) ON CONFLICT DO NOTHING", [slug]).map_err(self.fail())?;
+        self.conn
+            .execute("INSERT INTO challenges (slug) VALUES (?1) ON CONFLICT DO NOTHING", [slug])
+            .map_err(self.fail())?;
         Ok(())
     }
 
@@ -110,13 +112,22 @@ impl Progress {
     pub fn started(&self, slug: &str) -> Result<(), ProgressError> {
         self.ensure(slug)?;
         self.conn
-            .execute("UPDATE challenges SET started_at = coalesce(started_at, ?2) WHERE slug = ?1", params![slug, now()])
+            .execute(
+                "UPDATE challenges SET started_at = coalesce(started_at, ?2) WHERE slug = ?1",
+                params![slug, now()],
+            )
             .map_err(self.fail())?;
         Ok(())
     }
 
     /// Records one `test` run.
-    pub fn record_test(&self, slug: &str, percent: f64, all_passed: bool, first_failing: Option<&str>) -> Result<(), ProgressError> {
+    pub fn record_test(
+        &self,
+        slug: &str,
+        percent: f64,
+        all_passed: bool,
+        first_failing: Option<&str>,
+    ) -> Result<(), ProgressError> {
         self.started(slug)?;
         self.conn
             .execute(
@@ -129,6 +140,24 @@ impl Progress {
         Ok(())
     }
 
+    /// Records one `test` (or `watch`) run from its report.
+    pub fn record_report(&self, slug: &str, report: &crate::results::SubmissionReport) -> Result<(), ProgressError> {
+        let first_failing = report.results.iter().find(|r| !r.verdict.is_pass()).map(|r| r.name.as_str());
+        self.record_test(slug, report.score.percent, first_failing.is_none(), first_failing)
+    }
+
+    /// The hint to reveal next: the one written for the scenario the last test failed first,
+    /// if still unseen; else the gentlest unseen one. `None` once all are seen.
+    pub fn next_hint(&self, slug: &str, hints: &[crate::spec::Hint]) -> Result<Option<usize>, ProgressError> {
+        let revealed = self.revealed(slug)?;
+        let failing = self.last_failing(slug)?;
+        let unseen = |i: &usize| !revealed.contains(i);
+        Ok((0..hints.len())
+            .filter(unseen)
+            .find(|&i| failing.is_some() && hints[i].scenario == failing)
+            .or_else(|| (0..hints.len()).find(unseen)))
+    }
+
     /// Where the learner stands on `slug`.
     pub fn status(&self, slug: &str) -> Result<Status, ProgressError> {
         let row = self
@@ -136,13 +165,22 @@ impl Progress {
             .query_row(
                 "SELECT started_at, attempts, best_percent, first_pass_at FROM challenges WHERE slug = ?1",
                 [slug],
-                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, u32>(1)?, r.get::<_, Option<f64>>(2)?, r.get::<_, Option<String>>(3)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, Option<f64>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
             )
             .optional()
             .map_err(self.fail())?;
         Ok(match row {
             None | Some((None, 0, _, None)) => Status::NotStarted,
-            Some((_, attempts, best, Some(first_pass_at))) => Status::Passed { attempts, best: best.unwrap_or(100.0), first_pass_at },
+            Some((_, attempts, best, Some(first_pass_at))) => {
+                Status::Passed { attempts, best: best.unwrap_or(100.0), first_pass_at }
+            }
             Some((_, 0, _, None)) => Status::Started,
             Some((_, attempts, best, None)) => Status::Attempted { attempts, best: best.unwrap_or(0.0) },
         })
@@ -176,7 +214,9 @@ impl Progress {
         }
         self.ensure(slug)?;
         let text = revealed.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
-        self.conn.execute("UPDATE challenges SET hints_revealed = ?2 WHERE slug = ?1", params![slug, text]).map_err(self.fail())?;
+        self.conn
+            .execute("UPDATE challenges SET hints_revealed = ?2 WHERE slug = ?1", params![slug, text])
+            .map_err(self.fail())?;
         Ok(())
     }
 }

@@ -12,7 +12,11 @@ pub(super) fn run(cx: &Context, query: &str, all: bool) -> Result<u8, CommandErr
     let spec = cx.catalog.find(query)?;
     let mut out = String::new();
     if spec.hints.is_empty() {
-        let _ = writeln!(out, "Challenge {} has no hints yet; its brief pins every convention: `challenge show {}`.", spec.id, spec.id);
+        let _ = writeln!(
+            out,
+            "Challenge {} has no hints yet; its brief pins every convention: `challenge show {}`.",
+            spec.id, spec.id
+        );
         return print(&out);
     }
     if all {
@@ -23,22 +27,24 @@ pub(super) fn run(cx: &Context, query: &str, all: bool) -> Result<u8, CommandErr
     }
     let progress = Progress::open()?;
     let revealed = progress.revealed(&spec.slug)?;
-    let failing = progress.last_failing(&spec.slug)?;
-    let unrevealed = |i: &usize| !revealed.contains(i);
-    let next = (0..spec.hints.len())
-        .filter(unrevealed)
-        .find(|&i| failing.is_some() && spec.hints[i].scenario == failing)
-        .or_else(|| (0..spec.hints.len()).find(unrevealed));
-    match next {
+    match progress.next_hint(&spec.slug, &spec.hints)? {
         Some(i) => {
             progress.reveal(&spec.slug, i)?;
             out.push_str(&render(&spec.hints[i]));
             let shown = revealed.len() + 1;
             let total = spec.hints.len();
             if shown < total {
-                let _ = writeln!(out, "{shown} of {total} hints shown. `challenge hint {}` shows the next; --all shows them all.", spec.id);
+                let _ = writeln!(
+                    out,
+                    "{shown} of {total} hints shown. `challenge hint {}` shows the next; --all shows them all.",
+                    spec.id
+                );
             } else {
-                let _ = writeln!(out, "That was the last of {total} hints; `challenge hint {} --all` shows them all again.", spec.id);
+                let _ = writeln!(
+                    out,
+                    "That was the last of {total} hints; `challenge hint {} --all` shows them all again.",
+                    spec.id
+                );
             }
         }
         None => {

@@ -42,8 +42,7 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
     let report = &reports[0];
     let all_passed = report.results.iter().all(|r| r.verdict.is_pass());
     // Progress is a convenience: failing to save it must not fail the test run.
-    let first_failing = report.results.iter().find(|r| !r.verdict.is_pass()).map(|r| r.name.as_str());
-    if let Err(e) = Progress::open().and_then(|p| p.record_test(&spec.slug, report.score.percent, all_passed, first_failing)) {
+    if let Err(e) = Progress::open().and_then(|p| p.record_report(&spec.slug, report)) {
         eprintln!("warning: {e}");
     }
     Ok(match report.build {

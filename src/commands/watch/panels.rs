@@ -24,11 +24,8 @@ pub(super) fn next_hint(spec: &ChallengeSpec) -> Result<String, ProgressError> {
     let revealed = progress.revealed(&spec.slug)?;
     let failing = progress.last_failing(&spec.slug)?;
     let for_failing = |i: &usize| failing.is_some() && spec.hints[*i].scenario == failing;
-    let unrevealed = |i: &usize| !revealed.contains(i);
-    let next =
-        (0..spec.hints.len()).filter(unrevealed).find(for_failing).or_else(|| (0..spec.hints.len()).find(unrevealed));
     let total = spec.hints.len();
-    match next {
+    match progress.next_hint(&spec.slug, &spec.hints)? {
         Some(i) => {
             progress.reveal(&spec.slug, i)?;
             out.push_str(&render(&spec.hints[i]));

@@ -247,11 +247,8 @@ impl<'a> Session<'a> {
             }
         };
         let spec = &self.cx.catalog.challenges[self.index];
-        let all_passed = report.results.iter().all(|r| r.verdict.is_pass());
-        let first_failing = report.results.iter().find(|r| !r.verdict.is_pass()).map(|r| r.name.as_str());
         // Progress is a convenience: failing to save it must not stop the watch.
-        let saved =
-            Progress::open().and_then(|p| p.record_test(&spec.slug, report.score.percent, all_passed, first_failing));
+        let saved = Progress::open().and_then(|p| p.record_report(&spec.slug, &report));
         let has_next = self.index + 1 < self.cx.catalog.challenges.len();
         let mut view = self.view.borrow_mut();
         view.finished(&report, text, has_next).map_err(write_error)?;
