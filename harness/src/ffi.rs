@@ -142,3 +142,106 @@ pub struct RateLimiterTable {
     /// Frees the limiter with the plugin's allocator.
     pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
 }
+
+/// A loader passed to `get_or_insert_with` failed (the host's loader "panicked"); the shim turned
+/// that into a panic inside the learner's code and caught it again. The key must stay absent.
+pub const STATUS_LOADER_PANICKED: Status = 4;
+
+/// Entry symbol of an LRU cache plugin. It returns `&'static LruCacheTable`.
+pub const LRU_CACHE_SYMBOL: &str = "challenge_lru_cache_v1";
+
+/// The signature of [`LRU_CACHE_SYMBOL`].
+pub type LruCacheEntry = extern "C" fn() -> &'static LruCacheTable;
+
+/// A cache configuration as it crosses the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CacheConfigC {
+    /// Live entries the cache may hold, at least 1.
+    pub capacity: u64,
+    /// TTL for entries put without one, in nanoseconds; 0 means they never expire.
+    pub default_ttl_nanos: u64,
+}
+
+/// An `Option<u64>` as it crosses the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OptionU64C {
+    /// Whether there is a value.
+    pub present: bool,
+    /// The value, when present.
+    pub value: u64,
+}
+
+/// The cache's lifetime counters as they cross the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheMetricsC {
+    /// Reads that returned a live entry.
+    pub hits: u64,
+    /// Reads that found no live entry.
+    pub misses: u64,
+    /// Keys added with no live entry before.
+    pub inserts: u64,
+    /// Values replaced on a live key.
+    pub replacements: u64,
+    /// Live entries pushed out for room.
+    pub evictions: u64,
+    /// Entries that reached their expiry while in the cache.
+    pub expirations: u64,
+}
+
+/// A host-side loader for `get_or_insert_with`, borrowed for one call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct LoaderC {
+    /// Opaque host state passed back to `load`.
+    pub ctx: *mut c_void,
+    /// Produces the value for `key`. Anything but [`STATUS_OK`] means the loader failed.
+    pub load: extern "C" fn(ctx: *mut c_void, key: u64, out: *mut u64) -> Status,
+}
+
+/// The function table an LRU cache plugin exports. `ttl_nanos` arguments use 0 for "the default".
+#[repr(C)]
+pub struct LruCacheTable {
+    /// Checked before any call.
+    pub header: AbiHeader,
+    /// Builds a cache; writes an opaque pointer owned by the plugin.
+    pub create: extern "C" fn(host: *const HostApi, config: CacheConfigC, out: *mut *mut c_void) -> Status,
+    /// `get(key)`: promotes, counts a hit or a miss.
+    pub get: extern "C" fn(host: *const HostApi, this: *const c_void, key: u64, out: *mut OptionU64C) -> Status,
+    /// `peek(key)`: neither promotes nor counts.
+    pub peek: extern "C" fn(host: *const HostApi, this: *const c_void, key: u64, out: *mut OptionU64C) -> Status,
+    /// `contains(key)`: neither promotes nor counts.
+    pub contains: extern "C" fn(host: *const HostApi, this: *const c_void, key: u64, out: *mut bool) -> Status,
+    /// `put(key, value, ttl)`: writes the replaced live value, if any.
+    pub put: extern "C" fn(
+        host: *const HostApi,
+        this: *const c_void,
+        key: u64,
+        value: u64,
+        ttl_nanos: u64,
+        out: *mut OptionU64C,
+    ) -> Status,
+    /// `remove(key)`: writes the removed live value, if any.
+    pub remove: extern "C" fn(host: *const HostApi, this: *const c_void, key: u64, out: *mut OptionU64C) -> Status,
+    /// `len()`: live entries.
+    pub len: extern "C" fn(host: *const HostApi, this: *const c_void, out: *mut u64) -> Status,
+    /// `clear()`.
+    pub clear: extern "C" fn(host: *const HostApi, this: *const c_void) -> Status,
+    /// `resize(capacity)`.
+    pub resize: extern "C" fn(host: *const HostApi, this: *const c_void, capacity: u64) -> Status,
+    /// `metrics()`.
+    pub metrics: extern "C" fn(host: *const HostApi, this: *const c_void, out: *mut CacheMetricsC) -> Status,
+    /// `get_or_insert_with(key, ttl, loader)`: writes the value returned.
+    pub get_or_insert_with: extern "C" fn(
+        host: *const HostApi,
+        this: *const c_void,
+        key: u64,
+        ttl_nanos: u64,
+        loader: LoaderC,
+        out: *mut u64,
+    ) -> Status,
+    /// Frees the cache with the plugin's allocator.
+    pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
+}

@@ -22,11 +22,13 @@
 
 mod clock;
 pub mod ffi;
+mod lru_cache;
 mod rate_limiter;
 #[doc(hidden)]
 pub mod shim;
 
 pub use clock::{Clock, ManualClock};
+pub use lru_cache::{CacheConfig, CacheMetrics, LruCache};
 pub use rate_limiter::{Algorithm, CostExceedsCapacity, Decision, RateLimiter, RateLimiterConfig};
 
 /// Exports a [`RateLimiter`] implementation so the grader can load it.
@@ -40,6 +42,22 @@ macro_rules! export_rate_limiter {
         #[unsafe(no_mangle)]
         pub extern "C" fn challenge_rate_limiter_v1() -> &'static $crate::ffi::RateLimiterTable {
             static TABLE: $crate::ffi::RateLimiterTable = $crate::shim::rate_limiter_table::<$ty>();
+            &TABLE
+        }
+    };
+}
+
+/// Exports an [`LruCache`] implementation so the grader can load it.
+///
+/// Call it once, at the top level of your crate's `lib.rs`, with your type:
+/// `challenge_harness::export_lru_cache!(MyCache);`. It defines the entry symbol
+/// `challenge_lru_cache_v1`; your `Cargo.toml` must say `crate-type = ["cdylib"]`.
+#[macro_export]
+macro_rules! export_lru_cache {
+    ($ty:ty) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn challenge_lru_cache_v1() -> &'static $crate::ffi::LruCacheTable {
+            static TABLE: $crate::ffi::LruCacheTable = $crate::shim::lru_cache_table::<$ty>();
             &TABLE
         }
     };

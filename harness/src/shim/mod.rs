@@ -1,0 +1,12 @@
+//! The plugin side of the boundary: generic `extern "C"` shims around a learner's trait impl.
+//!
+//! The export macros instantiate these for the learner's type. Every shim catches panics, so a
+//! learner's bug becomes a reported [`crate::ffi::STATUS_PANIC`] instead of an abort, and every
+//! pointer the host passes is only borrowed for the call.
+
+mod guard;
+mod lru_cache;
+mod rate_limiter;
+
+pub use lru_cache::lru_cache_table;
+pub use rate_limiter::rate_limiter_table;
