@@ -7,11 +7,14 @@
 
 pub mod host;
 mod judgement;
+pub mod linearizability;
+pub mod lru_cache;
 mod nanos;
 pub mod plugin;
 pub mod rate_limiter;
 mod rng;
 mod scenario;
+mod timing;
 pub mod wire;
 mod worker;
 

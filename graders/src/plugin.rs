@@ -85,3 +85,9 @@ impl HasHeader for challenge_harness::ffi::RateLimiterTable {
         &self.header
     }
 }
+
+impl HasHeader for challenge_harness::ffi::LruCacheTable {
+    fn header(&self) -> &AbiHeader {
+        &self.header
+    }
+}

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::judgement::Judgement;
-use crate::rate_limiter;
+use crate::{lru_cache, rate_limiter};
 
 /// A system a challenge can grade; `system = "rate-limiter"` in `challenge.toml`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -14,16 +14,19 @@ use crate::rate_limiter;
 pub enum System {
     /// Challenge 1.
     RateLimiter,
+    /// Challenge 2.
+    LruCache,
 }
 
 impl System {
     /// Every system, for error messages that list the choices.
-    pub const ALL: [System; 1] = [System::RateLimiter];
+    pub const ALL: [System; 2] = [System::RateLimiter, System::LruCache];
 
     /// The name authors write.
     pub fn name(self) -> &'static str {
         match self {
             System::RateLimiter => "rate-limiter",
+            System::LruCache => "lru-cache",
         }
     }
 
@@ -33,6 +36,7 @@ impl System {
             System::RateLimiter => {
                 (challenge_harness::ffi::RATE_LIMITER_SYMBOL, "challenge_harness::export_rate_limiter!")
             }
+            System::LruCache => (challenge_harness::ffi::LRU_CACHE_SYMBOL, "challenge_harness::export_lru_cache!"),
         }
     }
 }
@@ -48,6 +52,8 @@ impl fmt::Display for System {
 pub enum ScenarioBody {
     /// A rate limiter scenario.
     RateLimiter(rate_limiter::Scenario),
+    /// An LRU cache scenario.
+    LruCache(lru_cache::Scenario),
 }
 
 /// What one scenario's worker observed, per system.
@@ -55,6 +61,8 @@ pub enum ScenarioBody {
 pub enum Observation {
     /// From a rate limiter scenario.
     RateLimiter(rate_limiter::Observation),
+    /// From an LRU cache scenario.
+    LruCache(lru_cache::Observation),
 }
 
 impl ScenarioBody {
@@ -67,6 +75,7 @@ impl ScenarioBody {
     ) -> Result<ScenarioBody, SpecProblem> {
         match system {
             System::RateLimiter => rate_limiter::parse(config, steps, check).map(ScenarioBody::RateLimiter),
+            System::LruCache => lru_cache::parse(config, steps, check).map(ScenarioBody::LruCache),
         }
     }
 
@@ -74,6 +83,7 @@ impl ScenarioBody {
     pub fn system(&self) -> System {
         match self {
             ScenarioBody::RateLimiter(_) => System::RateLimiter,
+            ScenarioBody::LruCache(_) => System::LruCache,
         }
     }
 
@@ -81,6 +91,7 @@ impl ScenarioBody {
     pub fn needs_reference(&self) -> bool {
         match self {
             ScenarioBody::RateLimiter(s) => s.needs_reference(),
+            ScenarioBody::LruCache(s) => s.needs_reference(),
         }
     }
 
@@ -88,6 +99,7 @@ impl ScenarioBody {
     pub fn is_seeded(&self) -> bool {
         match self {
             ScenarioBody::RateLimiter(s) => matches!(s.script, rate_limiter::Script::Check(_)),
+            ScenarioBody::LruCache(s) => s.is_seeded(),
         }
     }
 
@@ -97,6 +109,7 @@ impl ScenarioBody {
             ScenarioBody::RateLimiter(scenario) => {
                 rate_limiter::interrupted(scenario, &rate_limiter_observations(observations))
             }
+            ScenarioBody::LruCache(scenario) => lru_cache::interrupted(scenario, &lru_cache_observations(observations)),
         }
     }
 
@@ -106,16 +119,30 @@ impl ScenarioBody {
             ScenarioBody::RateLimiter(scenario) => {
                 rate_limiter::judge(scenario, seed, &rate_limiter_observations(observations))
             }
+            ScenarioBody::LruCache(scenario) => lru_cache::judge(scenario, seed, &lru_cache_observations(observations)),
         }
     }
 }
 
-/// The rate limiter's own observations out of a worker's.
+/// The rate limiter's own observations out of a worker's (a worker runs one system, so there
+/// are no others).
 fn rate_limiter_observations(observations: &[Observation]) -> Vec<rate_limiter::Observation> {
     observations
         .iter()
-        .map(|o| match o {
-            Observation::RateLimiter(o) => o.clone(),
+        .filter_map(|o| match o {
+            Observation::RateLimiter(o) => Some(o.clone()),
+            Observation::LruCache(_) => None,
+        })
+        .collect()
+}
+
+/// The cache's own observations out of a worker's.
+fn lru_cache_observations(observations: &[Observation]) -> Vec<lru_cache::Observation> {
+    observations
+        .iter()
+        .filter_map(|o| match o {
+            Observation::LruCache(o) => Some(o.clone()),
+            Observation::RateLimiter(_) => None,
         })
         .collect()
 }

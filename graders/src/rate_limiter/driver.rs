@@ -11,7 +11,7 @@ use challenge_harness::ffi::{
 };
 
 use super::{trace, Check, Config, Observation, Observed, Op, Outcome, Round, Scenario, Script, Step};
-use crate::host::Host;
+use crate::host::{monotonic_nanos, Host};
 use crate::rng::Rng;
 use crate::Nanos;
 
@@ -315,13 +315,4 @@ fn timed_trial(
     let nanos = monotonic_nanos() - started;
     drop(limiter);
     Ok((nanos, admitted))
-}
-
-/// The monotonic clock, read by raw syscall: the worker counts every `clock_gettime` call as the
-/// learner's, and the grader's own timing must not be among them.
-fn monotonic_nanos() -> u64 {
-    let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: a valid out-pointer for the duration of the call.
-    unsafe { libc::syscall(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut time) };
-    time.tv_sec as u64 * 1_000_000_000 + time.tv_nsec as u64
 }

@@ -304,12 +304,6 @@ fn history(calls: &[trace::TracedCall], n: usize, key: u32) -> Vec<String> {
     lines
 }
 
-fn median(values: &[u64]) -> u64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len() / 2).copied().unwrap_or(0)
-}
-
 fn judge_timing(max_ratio: f64, observations: &[Observation]) -> Judgement {
     let Some((learner, reference, learner_admitted, reference_admitted)) = observations.iter().find_map(|o| match o {
         Observation::Timing { learner_nanos, reference_nanos, learner_admitted, reference_admitted } => {
@@ -325,24 +319,11 @@ fn judge_timing(max_ratio: f64, observations: &[Observation]) -> Judgement {
         failure.actual = format!("admitted: {learner_admitted}");
         return Judgement::Fail(failure);
     }
-    let (l, r) = (median(learner), median(reference).max(1));
-    let ratio = l as f64 / r as f64;
-    let measured = format!(
-        "{ratio:.2}× the reference's time (median of {}: {:.2} ms against {:.2} ms)",
-        learner.len(),
-        l as f64 / 1e6,
-        r as f64 / 1e6
-    );
-    if ratio > max_ratio {
-        let mut failure = Failure::new("the same seeded workload, timed against the reference solution");
-        failure.expected = format!("at most {max_ratio:.2}× the reference's time");
-        failure.actual = measured;
-        failure.hint = Some(
-            "Look for work that grows with the number of keys or with history on every call: scans, sorting, \
-             cloning maps, or one global lock held across slow work."
-                .to_owned(),
-        );
-        return Judgement::Fail(failure);
-    }
-    Judgement::Pass { note: Some(measured) }
+    crate::timing::compare(
+        learner,
+        reference,
+        max_ratio,
+        "Look for work that grows with the number of keys or with history on every call: scans, sorting, \
+         cloning maps, or one global lock held across slow work.",
+    )
 }

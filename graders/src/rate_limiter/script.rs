@@ -160,7 +160,9 @@ impl Op {
             Op::Poll { key, cost, every, until, .. } => {
                 format!("try_acquire({key:?}, {cost}) every {every} for {until}")
             }
-            Op::FillKeys { count, prefix, cost, .. } => format!("try_acquire on {count} keys \"{prefix}0\"… with cost {cost}"),
+            Op::FillKeys { count, prefix, cost, .. } => {
+                format!("try_acquire on {count} keys \"{prefix}0\"… with cost {cost}")
+            }
             Op::Cleanup {} => "cleanup()".to_owned(),
             Op::TrackedKeys { .. } => "tracked_keys()".to_owned(),
         }
