@@ -52,9 +52,10 @@ fn dev_check_passes_on_the_repository_catalogue() {
     assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "no problem lines, only the summary: {}", out.stdout);
-    assert!(lines[0].starts_with("catalogue ok: 1 challenge, "), "{}", out.stdout);
+    assert!(lines[0].starts_with("catalogue ok: 2 challenges, "), "{}", out.stdout);
     assert!(out.stderr.contains("01-rate-limiter reference solution: 25 of 25 pass"), "{}", out.stderr);
     assert!(out.stderr.contains("01-rate-limiter template: 0 of "), "{}", out.stderr);
+    assert!(out.stderr.contains("02-lru-cache template: 0 of "), "{}", out.stderr);
 }
 
 #[test]
@@ -121,6 +122,41 @@ fn the_authoring_guide_adds_a_challenge_that_dev_check_accepts() {
             "challenges/01-token-limits/challenge.toml:{line}: scenario \"fixed-window-basics\", steps[0]: unknown variant `aquire`, expected one of `acquire`, `burst`, `poll`, `fill-keys`, `cleanup`, `tracked-keys`\n1 problem\n"
         )
     );
+}
+
+#[test]
+fn dev_new_scaffolds_an_lru_cache_challenge_that_dev_check_accepts() {
+    let temp = empty_catalog();
+    let dir = temp.path();
+    let out = in_catalog(dir, &["dev", "new", "ttl-cache", "--system", "lru-cache"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Created challenge 1, ttl-cache, from the lru-cache scaffold"), "{}", out.stdout);
+    let spec = std::fs::read_to_string(dir.join("challenges/01-ttl-cache/challenge.toml")).unwrap();
+    assert!(spec.contains("\nsystem = \"lru-cache\"\n"), "{spec}");
+    let brief = std::fs::read_to_string(dir.join("challenges/01-ttl-cache/README.md")).unwrap();
+    assert!(brief.starts_with("# Challenge 1: Ttl cache\n"), "{brief}");
+    let template = std::fs::read_to_string(dir.join("challenges/01-ttl-cache/template/Cargo.toml")).unwrap();
+    assert!(template.contains("name = \"ttl_cache\""), "{template}");
+
+    // The reference passes both scenarios, the hidden one included; the template fails the visible.
+    let out = in_catalog(dir, &["dev", "check"]);
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout, "catalogue ok: 1 challenge, 2 scenarios\n");
+    assert!(out.stderr.contains("01-ttl-cache reference solution: 2 of 2 pass"), "{}", out.stderr);
+    assert!(out.stderr.contains("01-ttl-cache template: 0 of 1 pass"), "{}", out.stderr);
+
+    // The hidden scenario grades: a reference that serves an entry at its expiry instant fails it.
+    let reference = dir.join("solutions/01-ttl-cache/src/lib.rs");
+    let spec_path = dir.join("challenges/01-ttl-cache/challenge.toml");
+    edit(&reference, "if expiry > now {", "if expiry >= now {");
+    let out = in_catalog(dir, &["dev", "check"]);
+    assert_eq!(out.code, 1, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    let line = line_of(&spec_path, "[[scenario]]\nname = \"ttl-boundary\"");
+    let start = format!(
+        "challenges/01-ttl-cache/challenge.toml:{line}: scenario \"ttl-boundary\" (hidden): the reference solution gets fail: step 3: at t=10s: get(1);"
+    );
+    assert!(out.stdout.starts_with(&start), "expected a line starting with\n  {start}\ngot\n{}", out.stdout);
+    assert!(out.stdout.ends_with("\n1 problem\n"), "{}", out.stdout);
 }
 
 #[test]
@@ -210,7 +246,7 @@ fn dev_new_refuses_a_taken_slug_an_unknown_system_and_a_bad_slug() {
         ),
         (
             &["ttl-cache", "--system", "cache"],
-            "no system \"cache\": a challenge needs a grader, and the graders know rate-limiter",
+            "no system \"cache\": a challenge needs a grader, and the graders know rate-limiter, lru-cache",
         ),
         (&["Token_Limits", "--system", "rate-limiter"], "\"Token_Limits\" is not a slug"),
         (&["2-fast", "--system", "rate-limiter"], "\"2-fast\" is not a slug"),

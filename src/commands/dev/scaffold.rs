@@ -45,6 +45,14 @@ fn sources(system: System) -> Sources {
             solution_manifest: include_str!("scaffold/rate-limiter/solution.toml"),
             solution_lib: include_str!("scaffold/rate-limiter/solution.rs"),
         },
+        System::LruCache => Sources {
+            spec: include_str!("scaffold/lru-cache/challenge.toml"),
+            brief: include_str!("scaffold/lru-cache/README.md"),
+            template_manifest: include_str!("scaffold/lru-cache/template.toml"),
+            template_lib: include_str!("scaffold/lru-cache/template.rs"),
+            solution_manifest: include_str!("scaffold/lru-cache/solution.toml"),
+            solution_lib: include_str!("scaffold/lru-cache/solution.rs"),
+        },
     }
 }
 
