@@ -59,6 +59,9 @@ struct JsonScenario<'a> {
     points: u32,
     max_points: u32,
     message: String,
+    /// Lines that help replay a visible failure (a shrunk trace, a non-linearizable history);
+    /// always empty for hidden scenarios.
+    context: &'a [String],
     seed: u64,
     duration_ms: u64,
 }
@@ -149,6 +152,10 @@ impl Reporter for JsonReporter {
                         points: s.points,
                         max_points: s.max_points,
                         message: super::plain::message(s),
+                        context: match (&s.verdict, s.visibility) {
+                            (Verdict::Fail(f), Visibility::Visible) => &f.context,
+                            _ => &[],
+                        },
                         seed: s.seed,
                         duration_ms: s.duration.as_millis() as u64,
                     })

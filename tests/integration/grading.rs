@@ -26,7 +26,7 @@ const BUGGY: &[(&str, &[&str])] = &[
 
 #[test]
 fn reference_solution_scores_full_marks() {
-    let run = challenge(&["grade", "solutions", "--format", "json"]);
+    let run = challenge(&["grade", "solutions/01-rate-limiter", "--format", "json"]);
     assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
     let doc = run.json();
     let sub = &doc["submissions"][0];

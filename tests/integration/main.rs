@@ -9,6 +9,7 @@ mod formats;
 mod grading;
 mod hostile;
 mod learner;
+mod lru_cache;
 mod output;
 mod spec_errors;
 mod watch;
