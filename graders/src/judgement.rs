@@ -69,7 +69,7 @@ pub struct Failure {
     pub expected: String,
     /// The same fields as they came back.
     pub actual: String,
-    /// Lines that help replay the failure (earlier calls on the same key).
+    /// Lines that help replay the failure, each self-explanatory (a heading line, if any, first).
     pub context: Vec<String>,
     /// What to try next.
     pub hint: Option<String>,

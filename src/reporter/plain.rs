@@ -40,7 +40,6 @@ pub(crate) fn failure_text(r: &ScenarioResult) -> String {
         Verdict::Fail(f) => {
             out.push_str(&format!("{}{}\n", place(f.step, f.at), f.summary));
             if !f.context.is_empty() {
-                out.push_str("earlier calls on this key:\n");
                 for line in &f.context {
                     out.push_str(&format!("  {line}\n"));
                 }

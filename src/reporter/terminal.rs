@@ -187,7 +187,6 @@ impl TerminalReporter {
                 let place = if place.is_empty() { String::new() } else { format!("{}: ", place.join(" ")) };
                 out.push_str(&format!("  {}{}\n", self.paint(&place, |s| s.bold()), f.summary));
                 if !f.context.is_empty() {
-                    out.push_str("  earlier calls on this key:\n");
                     for line in &f.context {
                         out.push_str(&format!("    {line}\n"));
                     }

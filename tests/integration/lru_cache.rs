@@ -19,6 +19,7 @@ const BUGGY: &[(&str, &[&str])] = &[
     ("expirations-on-read", &["lazy-expiry"]),
     ("resize-no-evict", &["resize-and-clear"]),
     ("clear-resets-metrics", &["resize-and-clear"]),
+    ("remove-leaves-node", &["remove-and-len"]),
     ("loader-panic-poisons", &["loader-panic"]),
     ("sharded", &["differential", "zipf-hit-ratio"]),
     ("slow", &["performance"]),

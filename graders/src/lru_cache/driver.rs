@@ -3,7 +3,7 @@
 //! is to shrink a failing trace, and the judge replays that proposal before believing it.
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::time::Duration;
 
@@ -432,8 +432,35 @@ fn cache_aside(cache: &Cache, key: u64) -> Result<bool, String> {
     }
 }
 
+/// A spinning start line. A `Barrier` wakes its sleepers one by one, so the first threads are
+/// often done before the last ones run; spinning (with a yield now and then, since there may be
+/// more threads than cores) releases them within nanoseconds of each other, and races show.
+struct StartLine {
+    threads: usize,
+    arrived: AtomicUsize,
+}
+
+impl StartLine {
+    fn new(threads: u32) -> StartLine {
+        StartLine { threads: threads as usize, arrived: AtomicUsize::new(0) }
+    }
+
+    fn wait(&self) {
+        self.arrived.fetch_add(1, Ordering::SeqCst);
+        let mut spins = 0u32;
+        while self.arrived.load(Ordering::SeqCst) < self.threads {
+            spins += 1;
+            if spins % 64 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
 fn invariants(cache: &Cache, seed: u64, threads: u32, ops: u32, keys: u32) -> Tally {
-    let barrier = Barrier::new(threads as usize);
+    let barrier = StartLine::new(threads);
     let tallies: Vec<Tally> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {
@@ -490,11 +517,11 @@ fn invariants(cache: &Cache, seed: u64, threads: u32, ops: u32, keys: u32) -> Ta
     total
 }
 
-/// One `linearizable` run: threads released by a barrier, each call stamped before and after
+/// One `linearizable` run: threads released together from a start line, each call stamped before and after
 /// from one counter (a total order consistent with real time).
 fn history(cache: &Cache, seed: u64, run: u32, threads: u32, ops: u32, keys: u32) -> (History, Option<String>) {
     let stamp = AtomicU64::new(0);
-    let barrier = Barrier::new(threads as usize);
+    let barrier = StartLine::new(threads);
     let per_thread: Vec<(History, Option<String>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|thread| {

@@ -107,7 +107,8 @@ pub fn performance(seed: u64, thread: u32, ops: u32, keys: u32) -> Vec<Request> 
         .collect()
 }
 
-/// The calls of one thread in one `linearizable` run; put values are unique per thread and call.
+/// The calls of one thread in one `linearizable` run; put values are unique per thread and call
+/// and readable: thread 2's fifth put stores 3004 (`ops` is at most 500).
 pub fn linearizable(seed: u64, run: u32, thread: u32, ops: u32, keys: u32) -> Vec<LinOp> {
     let mut rng = Rng::new(seed ^ (u64::from(run) << 32 | u64::from(thread)).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     (0..ops)
@@ -115,7 +116,7 @@ pub fn linearizable(seed: u64, run: u32, thread: u32, ops: u32, keys: u32) -> Ve
             let key = rng.below(keys as u64);
             match rng.below(20) {
                 0..=7 => LinOp::Get(key),
-                8..=14 => LinOp::Put(key, u64::from(thread) << 32 | u64::from(n)),
+                8..=14 => LinOp::Put(key, (u64::from(thread) + 1) * 1000 + u64::from(n)),
                 15..=16 => LinOp::Remove(key),
                 17 => LinOp::Peek(key),
                 18 => LinOp::Contains(key),

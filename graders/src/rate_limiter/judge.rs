@@ -301,6 +301,9 @@ fn history(calls: &[trace::TracedCall], n: usize, key: u32) -> Vec<String> {
     if skip > 0 {
         lines.insert(0, format!("… {skip} earlier calls on this key"));
     }
+    if !lines.is_empty() {
+        lines.insert(0, "earlier calls on this key:".to_owned());
+    }
     lines
 }
 
