@@ -98,7 +98,7 @@ impl ScenarioBody {
     /// Whether its seed matters (it drives randomness), so reports should print it.
     pub fn is_seeded(&self) -> bool {
         match self {
-            ScenarioBody::RateLimiter(s) => matches!(s.script, rate_limiter::Script::Check(_)),
+            ScenarioBody::RateLimiter(s) => s.is_seeded(),
             ScenarioBody::LruCache(s) => s.is_seeded(),
         }
     }
@@ -145,6 +145,44 @@ fn lru_cache_observations(observations: &[Observation]) -> Vec<lru_cache::Observ
             Observation::RateLimiter(_) => None,
         })
         .collect()
+}
+
+/// A step script or a named check: the two shapes every system's scenarios take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Script<Step, Check> {
+    /// Steps in order.
+    Steps(Vec<Step>),
+    /// One named check.
+    Check(Check),
+}
+
+/// Everything a worker needs to run one scenario of a system: what to build, and what to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scenario<Config, Step, Check> {
+    /// The structure to build.
+    pub config: Config,
+    /// What to do with it.
+    pub script: Script<Step, Check>,
+}
+
+/// What the system-independent code asks of a system's checks.
+pub trait CheckKind {
+    /// Whether running it needs the reference solution loaded beside the learner's.
+    fn needs_reference(&self) -> bool;
+    /// Whether its seed drives randomness, so reports should print it.
+    fn is_seeded(&self) -> bool;
+}
+
+impl<Config, Step, Check: CheckKind> Scenario<Config, Step, Check> {
+    /// Whether running it needs the reference solution loaded beside the learner's.
+    pub fn needs_reference(&self) -> bool {
+        matches!(&self.script, Script::Check(check) if check.needs_reference())
+    }
+
+    /// Whether its seed drives randomness.
+    pub fn is_seeded(&self) -> bool {
+        matches!(&self.script, Script::Check(check) if check.is_seeded())
+    }
 }
 
 /// Where in a scenario a spec problem is.

@@ -450,7 +450,7 @@ impl StartLine {
         let mut spins = 0u32;
         while self.arrived.load(Ordering::SeqCst) < self.threads {
             spins += 1;
-            if spins % 64 == 0 {
+            if spins.is_multiple_of(64) {
                 std::thread::yield_now();
             } else {
                 std::hint::spin_loop();

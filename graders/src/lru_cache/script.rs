@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::call::Call;
 use super::observation::Metrics;
+use crate::scenario::CheckKind;
 use crate::{Nanos, SpecPart, SpecProblem};
 
 /// The cache the scenario builds: `config = { capacity = 3, default-ttl = "10s" }`.
@@ -209,9 +210,8 @@ pub enum Check {
     },
 }
 
-impl Check {
-    /// Whether running it needs the reference solution loaded beside the learner's.
-    pub fn needs_reference(&self) -> bool {
+impl CheckKind for Check {
+    fn needs_reference(&self) -> bool {
         match self {
             Check::Performance { .. } => true,
             Check::Differential { .. }
@@ -223,8 +223,7 @@ impl Check {
         }
     }
 
-    /// Whether its seed drives randomness, so reports should print it.
-    pub fn is_seeded(&self) -> bool {
+    fn is_seeded(&self) -> bool {
         match self {
             Check::Differential { .. }
             | Check::ZipfHitRatio { .. }
@@ -234,7 +233,9 @@ impl Check {
             Check::LoaderOnce { .. } | Check::LoaderDoesNotBlockOthers { .. } => false,
         }
     }
+}
 
+impl Check {
     fn validate(&self) -> Result<(), String> {
         let ok = match *self {
             Check::Differential { ops, keys, .. } => ops > 0 && keys > 0,
@@ -266,34 +267,10 @@ impl Check {
 }
 
 /// A step script or a check.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Script {
-    /// Steps in order.
-    Steps(Vec<Step>),
-    /// One named check.
-    Check(Check),
-}
+pub type Script = crate::scenario::Script<Step, Check>;
 
 /// Everything the worker needs to run one cache scenario.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Scenario {
-    /// The cache to build.
-    pub config: Config,
-    /// What to do with it.
-    pub script: Script,
-}
-
-impl Scenario {
-    /// Whether running it needs the reference solution loaded beside the learner's.
-    pub fn needs_reference(&self) -> bool {
-        matches!(&self.script, Script::Check(check) if check.needs_reference())
-    }
-
-    /// Whether its seed drives randomness.
-    pub fn is_seeded(&self) -> bool {
-        matches!(&self.script, Script::Check(check) if check.is_seeded())
-    }
-}
+pub type Scenario = crate::scenario::Scenario<Config, Step, Check>;
 
 fn problem(part: SpecPart, message: impl std::fmt::Display) -> SpecProblem {
     SpecProblem { part, message: message.to_string() }

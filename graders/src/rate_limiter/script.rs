@@ -7,6 +7,7 @@
 use challenge_harness::Algorithm;
 use serde::{Deserialize, Serialize};
 
+use crate::scenario::CheckKind;
 use crate::{Nanos, SpecPart, SpecProblem};
 
 /// The limiter the scenario constructs: `config = { algorithm = "token-bucket", limit = 5, window = "1s" }`.
@@ -250,15 +251,22 @@ pub enum Check {
     },
 }
 
-impl Check {
-    /// Whether running it needs the reference solution loaded beside the learner's.
-    pub fn needs_reference(&self) -> bool {
+impl CheckKind for Check {
+    fn needs_reference(&self) -> bool {
         match self {
             Check::Performance { .. } => true,
             Check::ConcurrentFrozen { .. } | Check::Differential { .. } => false,
         }
     }
 
+    fn is_seeded(&self) -> bool {
+        match self {
+            Check::ConcurrentFrozen { .. } | Check::Differential { .. } | Check::Performance { .. } => true,
+        }
+    }
+}
+
+impl Check {
     fn validate(&self, config: &Config) -> Result<(), String> {
         match *self {
             Check::ConcurrentFrozen { threads, attempts, rounds } => {
@@ -282,32 +290,10 @@ impl Check {
 }
 
 /// A step script or a check.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Script {
-    /// Steps in order.
-    Steps(Vec<Step>),
-    /// One named check.
-    Check(Check),
-}
+pub type Script = crate::scenario::Script<Step, Check>;
 
 /// Everything the worker needs to run one rate limiter scenario.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Scenario {
-    /// The limiter to build.
-    pub config: Config,
-    /// What to do with it.
-    pub script: Script,
-}
-
-impl Scenario {
-    /// Whether running it needs the reference solution loaded beside the learner's.
-    pub fn needs_reference(&self) -> bool {
-        match &self.script {
-            Script::Steps(_) => false,
-            Script::Check(check) => check.needs_reference(),
-        }
-    }
-}
+pub type Scenario = crate::scenario::Scenario<Config, Step, Check>;
 
 fn problem(part: SpecPart, message: impl std::fmt::Display) -> SpecProblem {
     SpecProblem { part, message: message.to_string() }
