@@ -185,6 +185,44 @@ impl<Config, Step, Check: CheckKind> Scenario<Config, Step, Check> {
     }
 }
 
+fn problem(part: SpecPart, message: impl fmt::Display) -> SpecProblem {
+    SpecProblem { part, message: message.to_string() }
+}
+
+/// The parse every system shares: the config, then exactly one of `steps` (each through
+/// `parse_step`, which may keep state across steps) and `check`, each problem tied to its part.
+pub(crate) fn parse_scenario<Config, Step, Check>(
+    config: serde_json::Value,
+    steps: Option<Vec<serde_json::Value>>,
+    check: Option<serde_json::Value>,
+    validate_config: impl Fn(&Config) -> Result<(), String>,
+    mut parse_step: impl FnMut(serde_json::Value, &Config) -> Result<Step, String>,
+    validate_check: impl Fn(&Check, &Config) -> Result<(), String>,
+) -> Result<Scenario<Config, Step, Check>, SpecProblem>
+where
+    Config: serde::de::DeserializeOwned,
+    Check: serde::de::DeserializeOwned,
+{
+    let config: Config = serde_json::from_value(config).map_err(|e| problem(SpecPart::Config, e))?;
+    validate_config(&config).map_err(|e| problem(SpecPart::Config, e))?;
+    let script = match (steps, check) {
+        (Some(steps), None) => Script::Steps(
+            steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| parse_step(s, &config).map_err(|e| problem(SpecPart::Step(i), e)))
+                .collect::<Result<_, _>>()?,
+        ),
+        (None, Some(check)) => {
+            let check: Check = serde_json::from_value(check).map_err(|e| problem(SpecPart::Check, e))?;
+            validate_check(&check, &config).map_err(|e| problem(SpecPart::Check, e))?;
+            Script::Check(check)
+        }
+        _ => unreachable!("the spec loader guarantees exactly one of steps and check"),
+    };
+    Ok(Scenario { config, script })
+}
+
 /// Where in a scenario a spec problem is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpecPart {

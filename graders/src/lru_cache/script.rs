@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::call::Call;
 use super::observation::Metrics;
 use crate::scenario::CheckKind;
-use crate::{Nanos, SpecPart, SpecProblem};
+use crate::{Nanos, SpecProblem};
 
 /// The cache the scenario builds: `config = { capacity = 3, default-ttl = "10s" }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,43 +272,26 @@ pub type Script = crate::scenario::Script<Step, Check>;
 /// Everything the worker needs to run one cache scenario.
 pub type Scenario = crate::scenario::Scenario<Config, Step, Check>;
 
-fn problem(part: SpecPart, message: impl std::fmt::Display) -> SpecProblem {
-    SpecProblem { part, message: message.to_string() }
-}
-
 /// Parses one scenario's system-specific parts. Exactly one of `steps` and `check` is given.
 pub fn parse(
     config: serde_json::Value,
     steps: Option<Vec<serde_json::Value>>,
     check: Option<serde_json::Value>,
 ) -> Result<Scenario, SpecProblem> {
-    let config: Config = serde_json::from_value(config).map_err(|e| problem(SpecPart::Config, e))?;
-    config.validate().map_err(|e| problem(SpecPart::Config, e))?;
-    let script = match (steps, check) {
-        (Some(steps), None) => {
-            let mut parsed: Vec<Step> = Vec::with_capacity(steps.len());
-            let mut now = Nanos(0);
-            for (i, value) in steps.into_iter().enumerate() {
-                let step = parse_step(value).map_err(|e| problem(SpecPart::Step(i), e))?;
-                if let Some(at) = step.at {
-                    if at < now {
-                        let message = format!("at = \"{at}\" is earlier than the step before (\"{now}\"): in this challenge time never moves backwards");
-                        return Err(problem(SpecPart::Step(i), message));
-                    }
-                    now = at;
-                }
-                parsed.push(step);
+    let mut now = Nanos(0);
+    let parse_step = |value, _: &Config| {
+        let step = parse_step(value)?;
+        if let Some(at) = step.at {
+            if at < now {
+                return Err(format!(
+                    "at = \"{at}\" is earlier than the step before (\"{now}\"): in this challenge time never moves backwards"
+                ));
             }
-            Script::Steps(parsed)
+            now = at;
         }
-        (None, Some(check)) => {
-            let check: Check = serde_json::from_value(check).map_err(|e| problem(SpecPart::Check, e))?;
-            check.validate().map_err(|e| problem(SpecPart::Check, e))?;
-            Script::Check(check)
-        }
-        _ => unreachable!("the spec loader guarantees exactly one of steps and check"),
+        Ok(step)
     };
-    Ok(Scenario { config, script })
+    crate::scenario::parse_scenario(config, steps, check, Config::validate, parse_step, |c: &Check, _| c.validate())
 }
 
 /// The op vocabulary as authors write it; each becomes one or more [`Call`]s.

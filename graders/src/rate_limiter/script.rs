@@ -8,7 +8,7 @@ use challenge_harness::Algorithm;
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::CheckKind;
-use crate::{Nanos, SpecPart, SpecProblem};
+use crate::{Nanos, SpecProblem};
 
 /// The limiter the scenario constructs: `config = { algorithm = "token-bucket", limit = 5, window = "1s" }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,34 +295,13 @@ pub type Script = crate::scenario::Script<Step, Check>;
 /// Everything the worker needs to run one rate limiter scenario.
 pub type Scenario = crate::scenario::Scenario<Config, Step, Check>;
 
-fn problem(part: SpecPart, message: impl std::fmt::Display) -> SpecProblem {
-    SpecProblem { part, message: message.to_string() }
-}
-
 /// Parses one scenario's system-specific parts. Exactly one of `steps` and `check` is given.
 pub fn parse(
     config: serde_json::Value,
     steps: Option<Vec<serde_json::Value>>,
     check: Option<serde_json::Value>,
 ) -> Result<Scenario, SpecProblem> {
-    let config: Config = serde_json::from_value(config).map_err(|e| problem(SpecPart::Config, e))?;
-    config.validate().map_err(|e| problem(SpecPart::Config, e))?;
-    let script = match (steps, check) {
-        (Some(steps), None) => Script::Steps(
-            steps
-                .into_iter()
-                .enumerate()
-                .map(|(i, s)| parse_step(s, &config).map_err(|e| problem(SpecPart::Step(i), e)))
-                .collect::<Result<_, _>>()?,
-        ),
-        (None, Some(check)) => {
-            let check: Check = serde_json::from_value(check).map_err(|e| problem(SpecPart::Check, e))?;
-            check.validate(&config).map_err(|e| problem(SpecPart::Check, e))?;
-            Script::Check(check)
-        }
-        _ => unreachable!("the spec loader guarantees exactly one of steps and check"),
-    };
-    Ok(Scenario { config, script })
+    crate::scenario::parse_scenario(config, steps, check, Config::validate, parse_step, Check::validate)
 }
 
 fn parse_step(value: serde_json::Value, config: &Config) -> Result<Step, String> {
