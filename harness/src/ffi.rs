@@ -245,3 +245,173 @@ pub struct LruCacheTable {
     /// Frees the cache with the plugin's allocator.
     pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
 }
+
+/// Entry symbol of a connection pool plugin. It returns `&'static ConnectionPoolTable`.
+pub const CONNECTION_POOL_SYMBOL: &str = "challenge_connection_pool_v1";
+
+/// The signature of [`CONNECTION_POOL_SYMBOL`].
+pub type ConnectionPoolEntry = extern "C" fn() -> &'static ConnectionPoolTable;
+
+/// A short UTF-8 message copied by value, so neither side borrows the other's memory.
+/// Longer messages are cut at a character boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MessageC {
+    /// Bytes used.
+    pub len: u32,
+    /// The bytes.
+    pub bytes: [u8; MESSAGE_BYTES],
+}
+
+/// Room in a [`MessageC`].
+pub const MESSAGE_BYTES: usize = 200;
+
+impl MessageC {
+    /// An empty message.
+    pub const EMPTY: MessageC = MessageC { len: 0, bytes: [0; MESSAGE_BYTES] };
+
+    /// Copies `s`, cut to fit.
+    pub fn new(s: &str) -> MessageC {
+        let mut end = s.len().min(MESSAGE_BYTES);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut message = MessageC::EMPTY;
+        message.bytes[..end].copy_from_slice(&s.as_bytes()[..end]);
+        message.len = end as u32;
+        message
+    }
+
+    /// The message as a string (lossy, should a writer have broken UTF-8).
+    pub fn text(&self) -> String {
+        let len = (self.len as usize).min(MESSAGE_BYTES);
+        String::from_utf8_lossy(&self.bytes[..len]).into_owned()
+    }
+}
+
+/// A pool configuration as it crosses the boundary. Durations are nanoseconds; 0 means "none"
+/// for the two optional ones.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct PoolConfigC {
+    /// Most connections open (or being opened) at once.
+    pub max_size: u64,
+    /// Idle connections `maintain` keeps ready.
+    pub min_idle: u64,
+    /// Real time `acquire(None)` waits.
+    pub acquire_timeout_nanos: u64,
+    /// Virtual idle time after which `maintain` closes a connection; 0 for never.
+    pub idle_timeout_nanos: u64,
+    /// Virtual age at which a connection is closed; 0 for never.
+    pub max_lifetime_nanos: u64,
+    /// Whether `acquire` pings an idle connection before handing it out.
+    pub test_on_checkout: bool,
+}
+
+/// A factory call succeeded.
+pub const FACTORY_OK: u32 = 0;
+/// A factory call failed; its message says why.
+pub const FACTORY_FAILED: u32 = 1;
+/// A factory call did not finish within the timeout it was given.
+pub const FACTORY_TIMED_OUT: u32 = 2;
+
+/// The host's connection factory, handed to the pool's `create`. It lives as long as the pool.
+/// Connections are integer ids; the host owns what they stand for and counts every one.
+#[repr(C)]
+pub struct FactoryC {
+    /// Opaque host state passed back to every callback.
+    pub ctx: *mut c_void,
+    /// Opens a connection within `timeout_nanos` of real time: writes its id, or a message.
+    pub connect: extern "C" fn(ctx: *mut c_void, timeout_nanos: u64, id: *mut u64, message: *mut MessageC) -> u32,
+    /// Checks that connection `id` still answers, within `timeout_nanos` of real time.
+    pub ping: extern "C" fn(ctx: *mut c_void, id: u64, timeout_nanos: u64, message: *mut MessageC) -> u32,
+    /// Whether connection `id` is known to be unusable (no round trip; cheap).
+    pub is_broken: extern "C" fn(ctx: *mut c_void, id: u64) -> bool,
+    /// Closes connection `id`. Each id is closed at most once.
+    pub close: extern "C" fn(ctx: *mut c_void, id: u64),
+}
+
+/// `acquire` handed out a connection.
+pub const ACQUIRED: u32 = 0;
+/// `acquire` gave up at its deadline.
+pub const ACQUIRE_TIMEOUT: u32 = 1;
+/// `acquire` found the pool closed.
+pub const ACQUIRE_CLOSED: u32 = 2;
+/// `acquire` tried to open a connection and the factory failed.
+pub const ACQUIRE_FACTORY: u32 = 3;
+
+/// What one `acquire` returned.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct AcquireC {
+    /// [`ACQUIRED`], [`ACQUIRE_TIMEOUT`], [`ACQUIRE_CLOSED`] or [`ACQUIRE_FACTORY`].
+    pub outcome: u32,
+    /// When acquired: the guard, owned by the plugin until `release` or `release_panicking`.
+    pub guard: *mut c_void,
+    /// When acquired: the id of the connection the guard lends.
+    pub connection: u64,
+    /// For [`ACQUIRE_FACTORY`]: the factory's message.
+    pub message: MessageC,
+}
+
+/// The pool's counters as they cross the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStatsC {
+    /// Connections open now.
+    pub open: u64,
+    /// Open connections in the pool, not lent.
+    pub idle: u64,
+    /// Open connections lent to callers.
+    pub in_use: u64,
+    /// Callers blocked in `acquire`, waiting for a connection.
+    pub waiting: u64,
+    /// Connections ever opened.
+    pub created: u64,
+    /// Closed because broken, or returned by a panicking borrower.
+    pub closed_broken: u64,
+    /// Closed because a ping on checkout failed.
+    pub closed_invalid: u64,
+    /// Closed at `max_lifetime`.
+    pub closed_lifetime: u64,
+    /// Closed by `maintain` after `idle_timeout`.
+    pub closed_idle: u64,
+    /// Closed by `close()`, at once or on return.
+    pub closed_shutdown: u64,
+    /// `acquire` calls that returned a timeout.
+    pub timeouts: u64,
+}
+
+/// The function table a connection pool plugin exports.
+#[repr(C)]
+pub struct ConnectionPoolTable {
+    /// Checked before any call.
+    pub header: AbiHeader,
+    /// Builds a pool on `factory` (which outlives it); writes an opaque pointer owned by the plugin.
+    pub create: extern "C" fn(
+        host: *const HostApi,
+        config: PoolConfigC,
+        factory: *const FactoryC,
+        out: *mut *mut c_void,
+    ) -> Status,
+    /// `acquire(timeout)`; `has_timeout = false` means the config's `acquire_timeout`.
+    pub acquire: extern "C" fn(
+        host: *const HostApi,
+        this: *const c_void,
+        has_timeout: bool,
+        timeout_nanos: u64,
+        out: *mut AcquireC,
+    ) -> Status,
+    /// Drops a guard from `acquire`: the connection goes back to the pool.
+    pub release: extern "C" fn(host: *const HostApi, guard: *mut c_void) -> Status,
+    /// Drops a guard from `acquire` while the calling thread unwinds from a panic.
+    pub release_panicking: extern "C" fn(host: *const HostApi, guard: *mut c_void) -> Status,
+    /// `maintain()`: lifetime and idle reaping, then topping up to `min_idle`.
+    pub maintain: extern "C" fn(host: *const HostApi, this: *const c_void) -> Status,
+    /// `close()`.
+    pub close: extern "C" fn(host: *const HostApi, this: *const c_void) -> Status,
+    /// `stats()`.
+    pub stats: extern "C" fn(host: *const HostApi, this: *const c_void, out: *mut PoolStatsC) -> Status,
+    /// Frees the pool with the plugin's allocator. Every guard has been released first.
+    pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
+}

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod clock;
+mod connection_pool;
 pub mod ffi;
 mod lru_cache;
 mod rate_limiter;
@@ -28,6 +29,9 @@ mod rate_limiter;
 pub mod shim;
 
 pub use clock::{Clock, ManualClock};
+pub use connection_pool::{
+    Backend, Connection, ConnectionPool, Factory, FactoryError, PoolConfig, PoolError, PoolStats,
+};
 pub use lru_cache::{CacheConfig, CacheMetrics, LruCache};
 pub use rate_limiter::{Algorithm, CostExceedsCapacity, Decision, RateLimiter, RateLimiterConfig};
 
@@ -58,6 +62,22 @@ macro_rules! export_lru_cache {
         #[unsafe(no_mangle)]
         pub extern "C" fn challenge_lru_cache_v1() -> &'static $crate::ffi::LruCacheTable {
             static TABLE: $crate::ffi::LruCacheTable = $crate::shim::lru_cache_table::<$ty>();
+            &TABLE
+        }
+    };
+}
+
+/// Exports a [`ConnectionPool`] implementation so the grader can load it.
+///
+/// Call it once, at the top level of your crate's `lib.rs`, with your type:
+/// `challenge_harness::export_connection_pool!(MyPool);`. It defines the entry symbol
+/// `challenge_connection_pool_v1`; your `Cargo.toml` must say `crate-type = ["cdylib"]`.
+#[macro_export]
+macro_rules! export_connection_pool {
+    ($ty:ty) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn challenge_connection_pool_v1() -> &'static $crate::ffi::ConnectionPoolTable {
+            static TABLE: $crate::ffi::ConnectionPoolTable = $crate::shim::connection_pool_table::<$ty>();
             &TABLE
         }
     };

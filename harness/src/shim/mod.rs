@@ -4,9 +4,11 @@
 //! learner's bug becomes a reported [`crate::ffi::STATUS_PANIC`] instead of an abort, and every
 //! pointer the host passes is only borrowed for the call.
 
+mod connection_pool;
 mod guard;
 mod lru_cache;
 mod rate_limiter;
 
+pub use connection_pool::connection_pool_table;
 pub use lru_cache::lru_cache_table;
 pub use rate_limiter::rate_limiter_table;
