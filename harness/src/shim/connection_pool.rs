@@ -97,7 +97,7 @@ pub extern "C" fn connection_pool_release<T: ConnectionPool>(host: *const HostAp
 /// `ConnectionPoolTable::release_panicking` for `T`: the guard drops during a real unwind, as
 /// when a borrower's code panics while holding it.
 pub extern "C" fn connection_pool_release_panicking<T: ConnectionPool>(
-    host: *const HostApi,
+    _host: *const HostApi,
     guard: *mut c_void,
 ) -> Status {
     // SAFETY: as in `connection_pool_release`.
