@@ -5,6 +5,7 @@
 //! and a judge that runs in the parent on the worker's observations. The worker only observes;
 //! the parent decides.
 
+pub mod connection_pool;
 pub mod host;
 mod judgement;
 pub mod linearizability;

@@ -91,3 +91,9 @@ impl HasHeader for challenge_harness::ffi::LruCacheTable {
         &self.header
     }
 }
+
+impl HasHeader for challenge_harness::ffi::ConnectionPoolTable {
+    fn header(&self) -> &AbiHeader {
+        &self.header
+    }
+}

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::judgement::Judgement;
-use crate::{lru_cache, rate_limiter};
+use crate::{connection_pool, lru_cache, rate_limiter};
 
 /// A system a challenge can grade; `system = "rate-limiter"` in `challenge.toml`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -16,17 +16,20 @@ pub enum System {
     RateLimiter,
     /// Challenge 2.
     LruCache,
+    /// Challenge 3.
+    ConnectionPool,
 }
 
 impl System {
     /// Every system, for error messages that list the choices.
-    pub const ALL: [System; 2] = [System::RateLimiter, System::LruCache];
+    pub const ALL: [System; 3] = [System::RateLimiter, System::LruCache, System::ConnectionPool];
 
     /// The name authors write.
     pub fn name(self) -> &'static str {
         match self {
             System::RateLimiter => "rate-limiter",
             System::LruCache => "lru-cache",
+            System::ConnectionPool => "connection-pool",
         }
     }
 
@@ -37,6 +40,18 @@ impl System {
                 (challenge_harness::ffi::RATE_LIMITER_SYMBOL, "challenge_harness::export_rate_limiter!")
             }
             System::LruCache => (challenge_harness::ffi::LRU_CACHE_SYMBOL, "challenge_harness::export_lru_cache!"),
+            System::ConnectionPool => {
+                (challenge_harness::ffi::CONNECTION_POOL_SYMBOL, "challenge_harness::export_connection_pool!")
+            }
+        }
+    }
+
+    /// Whether learners' code legitimately waits in real time (timed condvar waits read the
+    /// system clock), so a clock read is no sign of a mistake.
+    pub fn waits_in_real_time(self) -> bool {
+        match self {
+            System::RateLimiter | System::LruCache => false,
+            System::ConnectionPool => true,
         }
     }
 }
@@ -54,6 +69,8 @@ pub enum ScenarioBody {
     RateLimiter(rate_limiter::Scenario),
     /// An LRU cache scenario.
     LruCache(lru_cache::Scenario),
+    /// A connection pool scenario.
+    ConnectionPool(connection_pool::Scenario),
 }
 
 /// What one scenario's worker observed, per system.
@@ -63,6 +80,8 @@ pub enum Observation {
     RateLimiter(rate_limiter::Observation),
     /// From an LRU cache scenario.
     LruCache(lru_cache::Observation),
+    /// From a connection pool scenario.
+    ConnectionPool(connection_pool::Observation),
 }
 
 impl ScenarioBody {
@@ -76,6 +95,9 @@ impl ScenarioBody {
         match system {
             System::RateLimiter => rate_limiter::parse(config, steps, check).map(ScenarioBody::RateLimiter),
             System::LruCache => lru_cache::parse(config, steps, check).map(ScenarioBody::LruCache),
+            System::ConnectionPool => {
+                connection_pool::parse(config, steps, check).map(ScenarioBody::ConnectionPool)
+            }
         }
     }
 
@@ -84,6 +106,7 @@ impl ScenarioBody {
         match self {
             ScenarioBody::RateLimiter(_) => System::RateLimiter,
             ScenarioBody::LruCache(_) => System::LruCache,
+            ScenarioBody::ConnectionPool(_) => System::ConnectionPool,
         }
     }
 
@@ -92,6 +115,7 @@ impl ScenarioBody {
         match self {
             ScenarioBody::RateLimiter(s) => s.needs_reference(),
             ScenarioBody::LruCache(s) => s.needs_reference(),
+            ScenarioBody::ConnectionPool(s) => s.needs_reference(),
         }
     }
 
@@ -100,6 +124,7 @@ impl ScenarioBody {
         match self {
             ScenarioBody::RateLimiter(s) => s.is_seeded(),
             ScenarioBody::LruCache(s) => s.is_seeded(),
+            ScenarioBody::ConnectionPool(s) => s.is_seeded(),
         }
     }
 
@@ -110,6 +135,9 @@ impl ScenarioBody {
                 rate_limiter::interrupted(scenario, &rate_limiter_observations(observations))
             }
             ScenarioBody::LruCache(scenario) => lru_cache::interrupted(scenario, &lru_cache_observations(observations)),
+            ScenarioBody::ConnectionPool(scenario) => {
+                connection_pool::interrupted(scenario, &connection_pool_observations(observations))
+            }
         }
     }
 
@@ -120,6 +148,9 @@ impl ScenarioBody {
                 rate_limiter::judge(scenario, seed, &rate_limiter_observations(observations))
             }
             ScenarioBody::LruCache(scenario) => lru_cache::judge(scenario, seed, &lru_cache_observations(observations)),
+            ScenarioBody::ConnectionPool(scenario) => {
+                connection_pool::judge(scenario, seed, &connection_pool_observations(observations))
+            }
         }
     }
 }
@@ -131,7 +162,7 @@ fn rate_limiter_observations(observations: &[Observation]) -> Vec<rate_limiter::
         .iter()
         .filter_map(|o| match o {
             Observation::RateLimiter(o) => Some(o.clone()),
-            Observation::LruCache(_) => None,
+            Observation::LruCache(_) | Observation::ConnectionPool(_) => None,
         })
         .collect()
 }
@@ -142,7 +173,18 @@ fn lru_cache_observations(observations: &[Observation]) -> Vec<lru_cache::Observ
         .iter()
         .filter_map(|o| match o {
             Observation::LruCache(o) => Some(o.clone()),
-            Observation::RateLimiter(_) => None,
+            Observation::RateLimiter(_) | Observation::ConnectionPool(_) => None,
+        })
+        .collect()
+}
+
+/// The pool's own observations out of a worker's.
+fn connection_pool_observations(observations: &[Observation]) -> Vec<connection_pool::Observation> {
+    observations
+        .iter()
+        .filter_map(|o| match o {
+            Observation::ConnectionPool(o) => Some(o.clone()),
+            Observation::RateLimiter(_) | Observation::LruCache(_) => None,
         })
         .collect()
 }

@@ -1,12 +1,14 @@
 //! What runs inside the worker process: load the plugin(s), drive the scenario, emit records.
 
-use challenge_harness::ffi::{LruCacheTable, RateLimiterTable, LRU_CACHE_SYMBOL, RATE_LIMITER_SYMBOL};
+use challenge_harness::ffi::{
+    ConnectionPoolTable, LruCacheTable, RateLimiterTable, CONNECTION_POOL_SYMBOL, LRU_CACHE_SYMBOL, RATE_LIMITER_SYMBOL,
+};
 
 use crate::host::Host;
 use crate::plugin::{load_table, HasHeader, LoadProblem};
 use crate::scenario::{Observation, ScenarioBody, System};
 use crate::wire::{Job, Record, Task};
-use crate::{lru_cache, rate_limiter};
+use crate::{connection_pool, lru_cache, rate_limiter};
 
 /// Runs `job`, sending every record to `emit`, ending with `Done` unless the learner's code takes
 /// the process down first.
@@ -29,6 +31,13 @@ pub unsafe fn run_job(job: &Job, emit: &mut dyn FnMut(Record)) {
             let mut observe = |o| emit(Record::Observation(Observation::LruCache(o)));
             lru_cache::drive(learner, reference, Host::leak(), scenario, job.seed, &mut observe)
         }),
+        System::ConnectionPool => {
+            run::<ConnectionPoolTable>(job, CONNECTION_POOL_SYMBOL, emit, |learner, reference, emit| {
+                let Task::Run { scenario: ScenarioBody::ConnectionPool(scenario) } = &job.task else { return Ok(()) };
+                let mut observe = |o| emit(Record::Observation(Observation::ConnectionPool(o)));
+                connection_pool::drive(learner, reference, Host::leak(), scenario, job.seed, &mut observe)
+            })
+        }
     }
 }
 

@@ -46,7 +46,12 @@ pub(in crate::commands) fn new(catalog: Option<&Path>, slug: &str, system: &str)
     } else {
         harness_dir.canonicalize().unwrap_or(harness_dir).display().to_string()
     };
-    let files = scaffold::files(system, &Names { id, slug, title: &title, harness: &harness });
+    let Some(files) = scaffold::files(system, &Names { id, slug, title: &title, harness: &harness }) else {
+        return Err(CommandError::Usage(format!(
+            "there is no {system} scaffold yet: copy the challenge that uses that grader (its challenge.toml, \
+             README.md and template/) and its solution under solutions/, then renumber it"
+        )));
+    };
     let dir = format!("{id:02}-{slug}");
     let created = [root.join("challenges").join(&dir), root.join("solutions").join(&dir)];
     if let Err(e) = write_all(&root, &files) {

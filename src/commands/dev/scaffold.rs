@@ -35,8 +35,8 @@ struct Sources {
     solution_lib: &'static str,
 }
 
-fn sources(system: System) -> Sources {
-    match system {
+fn sources(system: System) -> Option<Sources> {
+    Some(match system {
         System::RateLimiter => Sources {
             spec: include_str!("scaffold/rate-limiter/challenge.toml"),
             brief: include_str!("scaffold/rate-limiter/README.md"),
@@ -53,11 +53,14 @@ fn sources(system: System) -> Sources {
             solution_manifest: include_str!("scaffold/lru-cache/solution.toml"),
             solution_lib: include_str!("scaffold/lru-cache/solution.rs"),
         },
-    }
+        // Its grader's scenarios need threads and a scripted factory; the challenge itself is
+        // the example to copy.
+        System::ConnectionPool => return None,
+    })
 }
 
-/// The files of a new challenge of `system`.
-pub(super) fn files(system: System, names: &Names<'_>) -> Vec<File> {
+/// The files of a new challenge of `system`, or `None` for a system with no scaffold.
+pub(super) fn files(system: System, names: &Names<'_>) -> Option<Vec<File>> {
     let dir = format!("{:02}-{}", names.id, names.slug);
     let fill = |text: &str| {
         let filled = text
@@ -72,8 +75,8 @@ pub(super) fn files(system: System, names: &Names<'_>) -> Vec<File> {
     };
     let challenge = PathBuf::from("challenges").join(&dir);
     let solution = PathBuf::from("solutions").join(&dir);
-    let s = sources(system);
-    [
+    let s = sources(system)?;
+    let files = [
         (challenge.join("challenge.toml"), s.spec),
         (challenge.join("README.md"), s.brief),
         (challenge.join("template/Cargo.toml"), s.template_manifest),
@@ -83,5 +86,6 @@ pub(super) fn files(system: System, names: &Names<'_>) -> Vec<File> {
     ]
     .into_iter()
     .map(|(path, text)| File { path, text: fill(text) })
-    .collect()
+    .collect();
+    Some(files)
 }
