@@ -115,10 +115,10 @@ pub enum Identity {
     Fresh,
 }
 
-/// `expect = { open = 2, idle = 1 }` on a `stats` step: the named counters; absent ones are not
-/// checked.
+/// `expect = { open = 2, in_use = 1 }` on a `stats` step: the named counters, spelled as the
+/// learner's `PoolStats` fields; absent ones are not checked.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(deny_unknown_fields)]
 pub struct PartialStats {
     /// `open`.
     pub open: Option<u64>,
