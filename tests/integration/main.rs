@@ -4,6 +4,7 @@ mod support;
 
 mod build_errors;
 mod class;
+mod connection_pool;
 mod dev;
 mod formats;
 mod grading;
