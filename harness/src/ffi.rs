@@ -415,3 +415,171 @@ pub struct ConnectionPoolTable {
     /// Frees the pool with the plugin's allocator. Every guard has been released first.
     pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
 }
+
+/// Entry symbol of a message queue plugin. It returns `&'static MessageQueueTable`.
+pub const MESSAGE_QUEUE_SYMBOL: &str = "challenge_message_queue_v1";
+
+/// The signature of [`MESSAGE_QUEUE_SYMBOL`].
+pub type MessageQueueEntry = extern "C" fn() -> &'static MessageQueueTable;
+
+/// `ack` or `nack` had no effect: the lease token is stale.
+pub const STATUS_STALE_LEASE: Status = 5;
+
+/// Bytes borrowed for the duration of one call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct BytesC {
+    /// First byte.
+    pub ptr: *const u8,
+    /// Length.
+    pub len: usize,
+}
+
+impl BytesC {
+    /// Borrows `bytes` for one call.
+    pub fn new(bytes: &[u8]) -> BytesC {
+        BytesC { ptr: bytes.as_ptr(), len: bytes.len() }
+    }
+
+    /// Reads the bytes back.
+    ///
+    /// # Safety
+    /// `ptr..ptr+len` must be valid for `'a`; [`BytesC::new`] guarantees it for the call it was
+    /// made for.
+    pub unsafe fn as_slice<'a>(self) -> &'a [u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        core::slice::from_raw_parts(self.ptr, self.len)
+    }
+}
+
+/// A queue configuration as it crosses the boundary. Durations are nanoseconds.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct QueueConfigC {
+    /// How long a delivery is leased.
+    pub visibility_timeout_nanos: u64,
+    /// Deliveries a message gets in all.
+    pub max_attempts: u32,
+    /// The wait before the first retry.
+    pub backoff_base_nanos: u64,
+    /// The longest wait before a retry.
+    pub backoff_max_nanos: u64,
+}
+
+/// One delivery as it crosses the boundary; the payload is borrowed for the `push` call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DeliveryC {
+    /// The message's id.
+    pub id: u64,
+    /// The payload.
+    pub payload: BytesC,
+    /// Which delivery of the message this is, from 1.
+    pub attempt: u32,
+    /// The lease token.
+    pub token: u64,
+}
+
+/// The host's collector for `receive`: the plugin pushes each delivery, and the host copies it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DeliverySinkC {
+    /// Opaque host state passed back to `push`.
+    pub ctx: *mut c_void,
+    /// Receives one delivery.
+    pub push: extern "C" fn(ctx: *mut c_void, delivery: *const DeliveryC),
+}
+
+/// [`DeadLetterC::reason`]: its last allowed attempt failed.
+pub const DEAD_MAX_ATTEMPTS: u32 = 0;
+/// [`DeadLetterC::reason`]: it was nacked with `retry = false`.
+pub const DEAD_REJECTED: u32 = 1;
+
+/// One dead letter as it crosses the boundary; the bytes are borrowed for the `push` call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DeadLetterC {
+    /// The message's id.
+    pub id: u64,
+    /// The payload.
+    pub payload: BytesC,
+    /// [`DEAD_MAX_ATTEMPTS`] or [`DEAD_REJECTED`].
+    pub reason: u32,
+    /// Deliveries it got.
+    pub attempts: u32,
+    /// Its last error, UTF-8.
+    pub last_error: BytesC,
+    /// Virtual time of its first failure.
+    pub first_failure_at: u64,
+    /// Virtual time it was dead-lettered.
+    pub dead_at: u64,
+}
+
+/// The host's collector for `dead_letters`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DeadLetterSinkC {
+    /// Opaque host state passed back to `push`.
+    pub ctx: *mut c_void,
+    /// Receives one dead letter.
+    pub push: extern "C" fn(ctx: *mut c_void, dead: *const DeadLetterC),
+}
+
+/// The queue's counters as they cross the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueStatsC {
+    /// Available now.
+    pub ready: u64,
+    /// Available later.
+    pub delayed: u64,
+    /// Leased now.
+    pub in_flight: u64,
+    /// Dead-lettered.
+    pub dead: u64,
+    /// Acked, ever.
+    pub acked: u64,
+    /// Sent back for another attempt, ever.
+    pub retried: u64,
+}
+
+/// The function table a message queue plugin exports.
+#[repr(C)]
+pub struct MessageQueueTable {
+    /// Checked before any call.
+    pub header: AbiHeader,
+    /// Builds a queue; writes an opaque pointer owned by the plugin.
+    pub create: extern "C" fn(host: *const HostApi, config: QueueConfigC, out: *mut *mut c_void) -> Status,
+    /// `enqueue(payload, delay)`: writes the id.
+    pub enqueue: extern "C" fn(
+        host: *const HostApi,
+        this: *const c_void,
+        payload: BytesC,
+        has_delay: bool,
+        delay_nanos: u64,
+        out: *mut u64,
+    ) -> Status,
+    /// `receive(max)`: pushes each delivery to `sink`, in order.
+    pub receive: extern "C" fn(host: *const HostApi, this: *const c_void, max: u64, sink: DeliverySinkC) -> Status,
+    /// `ack(token)`: [`STATUS_OK`] or [`STATUS_STALE_LEASE`].
+    pub ack: extern "C" fn(host: *const HostApi, this: *const c_void, token: u64) -> Status,
+    /// `nack(token, error, retry)`: [`STATUS_OK`] or [`STATUS_STALE_LEASE`].
+    pub nack: extern "C" fn(host: *const HostApi, this: *const c_void, token: u64, error: Str, retry: bool) -> Status,
+    /// `dead_letters()`: pushes each to `sink`, in order.
+    pub dead_letters: extern "C" fn(host: *const HostApi, this: *const c_void, sink: DeadLetterSinkC) -> Status,
+    /// `redrive(ids)`; `has_ids = false` means all. Writes how many moved.
+    pub redrive: extern "C" fn(
+        host: *const HostApi,
+        this: *const c_void,
+        has_ids: bool,
+        ids: *const u64,
+        len: usize,
+        out: *mut u64,
+    ) -> Status,
+    /// `stats()`.
+    pub stats: extern "C" fn(host: *const HostApi, this: *const c_void, out: *mut QueueStatsC) -> Status,
+    /// Frees the queue with the plugin's allocator.
+    pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
+}

@@ -24,6 +24,7 @@ mod clock;
 mod connection_pool;
 pub mod ffi;
 mod lru_cache;
+mod message_queue;
 mod rate_limiter;
 #[doc(hidden)]
 pub mod shim;
@@ -33,6 +34,9 @@ pub use connection_pool::{
     Backend, Connection, ConnectionPool, Factory, FactoryError, PoolConfig, PoolError, PoolStats,
 };
 pub use lru_cache::{CacheConfig, CacheMetrics, LruCache};
+pub use message_queue::{
+    DeadLetter, DeadReason, Delivery, LeaseToken, MessageQueue, QueueConfig, QueueStats, StaleLease,
+};
 pub use rate_limiter::{Algorithm, CostExceedsCapacity, Decision, RateLimiter, RateLimiterConfig};
 
 /// Exports a [`RateLimiter`] implementation so the grader can load it.
@@ -78,6 +82,22 @@ macro_rules! export_connection_pool {
         #[unsafe(no_mangle)]
         pub extern "C" fn challenge_connection_pool_v1() -> &'static $crate::ffi::ConnectionPoolTable {
             static TABLE: $crate::ffi::ConnectionPoolTable = $crate::shim::connection_pool_table::<$ty>();
+            &TABLE
+        }
+    };
+}
+
+/// Exports a [`MessageQueue`] implementation so the grader can load it.
+///
+/// Call it once, at the top level of your crate's `lib.rs`, with your type:
+/// `challenge_harness::export_message_queue!(MyQueue);`. It defines the entry symbol
+/// `challenge_message_queue_v1`; your `Cargo.toml` must say `crate-type = ["cdylib"]`.
+#[macro_export]
+macro_rules! export_message_queue {
+    ($ty:ty) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn challenge_message_queue_v1() -> &'static $crate::ffi::MessageQueueTable {
+            static TABLE: $crate::ffi::MessageQueueTable = $crate::shim::message_queue_table::<$ty>();
             &TABLE
         }
     };
