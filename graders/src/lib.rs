@@ -10,6 +10,7 @@ pub mod host;
 mod judgement;
 pub mod linearizability;
 pub mod lru_cache;
+pub mod message_queue;
 mod nanos;
 pub mod plugin;
 pub mod rate_limiter;

@@ -97,3 +97,9 @@ impl HasHeader for challenge_harness::ffi::ConnectionPoolTable {
         &self.header
     }
 }
+
+impl HasHeader for challenge_harness::ffi::MessageQueueTable {
+    fn header(&self) -> &AbiHeader {
+        &self.header
+    }
+}

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::judgement::Judgement;
-use crate::{connection_pool, lru_cache, rate_limiter};
+use crate::{connection_pool, lru_cache, message_queue, rate_limiter};
 
 /// A system a challenge can grade; `system = "rate-limiter"` in `challenge.toml`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,11 +18,13 @@ pub enum System {
     LruCache,
     /// Challenge 3.
     ConnectionPool,
+    /// Challenge 4.
+    MessageQueue,
 }
 
 impl System {
     /// Every system, for error messages that list the choices.
-    pub const ALL: [System; 3] = [System::RateLimiter, System::LruCache, System::ConnectionPool];
+    pub const ALL: [System; 4] = [System::RateLimiter, System::LruCache, System::ConnectionPool, System::MessageQueue];
 
     /// The name authors write.
     pub fn name(self) -> &'static str {
@@ -30,6 +32,7 @@ impl System {
             System::RateLimiter => "rate-limiter",
             System::LruCache => "lru-cache",
             System::ConnectionPool => "connection-pool",
+            System::MessageQueue => "message-queue",
         }
     }
 
@@ -43,6 +46,9 @@ impl System {
             System::ConnectionPool => {
                 (challenge_harness::ffi::CONNECTION_POOL_SYMBOL, "challenge_harness::export_connection_pool!")
             }
+            System::MessageQueue => {
+                (challenge_harness::ffi::MESSAGE_QUEUE_SYMBOL, "challenge_harness::export_message_queue!")
+            }
         }
     }
 
@@ -50,7 +56,7 @@ impl System {
     /// system clock), so a clock read is no sign of a mistake.
     pub fn waits_in_real_time(self) -> bool {
         match self {
-            System::RateLimiter | System::LruCache => false,
+            System::RateLimiter | System::LruCache | System::MessageQueue => false,
             System::ConnectionPool => true,
         }
     }
@@ -71,6 +77,8 @@ pub enum ScenarioBody {
     LruCache(lru_cache::Scenario),
     /// A connection pool scenario.
     ConnectionPool(connection_pool::Scenario),
+    /// A message queue scenario.
+    MessageQueue(message_queue::Scenario),
 }
 
 /// What one scenario's worker observed, per system.
@@ -82,6 +90,8 @@ pub enum Observation {
     LruCache(lru_cache::Observation),
     /// From a connection pool scenario.
     ConnectionPool(connection_pool::Observation),
+    /// From a message queue scenario.
+    MessageQueue(message_queue::Observation),
 }
 
 impl ScenarioBody {
@@ -98,6 +108,7 @@ impl ScenarioBody {
             System::ConnectionPool => {
                 connection_pool::parse(config, steps, check).map(ScenarioBody::ConnectionPool)
             }
+            System::MessageQueue => message_queue::parse(config, steps, check).map(ScenarioBody::MessageQueue),
         }
     }
 
@@ -107,6 +118,7 @@ impl ScenarioBody {
             ScenarioBody::RateLimiter(_) => System::RateLimiter,
             ScenarioBody::LruCache(_) => System::LruCache,
             ScenarioBody::ConnectionPool(_) => System::ConnectionPool,
+            ScenarioBody::MessageQueue(_) => System::MessageQueue,
         }
     }
 
@@ -116,6 +128,7 @@ impl ScenarioBody {
             ScenarioBody::RateLimiter(s) => s.needs_reference(),
             ScenarioBody::LruCache(s) => s.needs_reference(),
             ScenarioBody::ConnectionPool(s) => s.needs_reference(),
+            ScenarioBody::MessageQueue(s) => s.needs_reference(),
         }
     }
 
@@ -125,6 +138,7 @@ impl ScenarioBody {
             ScenarioBody::RateLimiter(s) => s.is_seeded(),
             ScenarioBody::LruCache(s) => s.is_seeded(),
             ScenarioBody::ConnectionPool(s) => s.is_seeded(),
+            ScenarioBody::MessageQueue(s) => s.is_seeded(),
         }
     }
 
@@ -137,6 +151,9 @@ impl ScenarioBody {
             ScenarioBody::LruCache(scenario) => lru_cache::interrupted(scenario, &lru_cache_observations(observations)),
             ScenarioBody::ConnectionPool(scenario) => {
                 connection_pool::interrupted(scenario, &connection_pool_observations(observations))
+            }
+            ScenarioBody::MessageQueue(scenario) => {
+                message_queue::interrupted(scenario, &message_queue_observations(observations))
             }
         }
     }
@@ -151,6 +168,9 @@ impl ScenarioBody {
             ScenarioBody::ConnectionPool(scenario) => {
                 connection_pool::judge(scenario, seed, &connection_pool_observations(observations))
             }
+            ScenarioBody::MessageQueue(scenario) => {
+                message_queue::judge(scenario, seed, &message_queue_observations(observations))
+            }
         }
     }
 }
@@ -162,7 +182,7 @@ fn rate_limiter_observations(observations: &[Observation]) -> Vec<rate_limiter::
         .iter()
         .filter_map(|o| match o {
             Observation::RateLimiter(o) => Some(o.clone()),
-            Observation::LruCache(_) | Observation::ConnectionPool(_) => None,
+            Observation::LruCache(_) | Observation::ConnectionPool(_) | Observation::MessageQueue(_) => None,
         })
         .collect()
 }
@@ -173,7 +193,7 @@ fn lru_cache_observations(observations: &[Observation]) -> Vec<lru_cache::Observ
         .iter()
         .filter_map(|o| match o {
             Observation::LruCache(o) => Some(o.clone()),
-            Observation::RateLimiter(_) | Observation::ConnectionPool(_) => None,
+            Observation::RateLimiter(_) | Observation::ConnectionPool(_) | Observation::MessageQueue(_) => None,
         })
         .collect()
 }
@@ -184,7 +204,18 @@ fn connection_pool_observations(observations: &[Observation]) -> Vec<connection_
         .iter()
         .filter_map(|o| match o {
             Observation::ConnectionPool(o) => Some(o.clone()),
-            Observation::RateLimiter(_) | Observation::LruCache(_) => None,
+            Observation::RateLimiter(_) | Observation::LruCache(_) | Observation::MessageQueue(_) => None,
+        })
+        .collect()
+}
+
+/// The queue's own observations out of a worker's.
+fn message_queue_observations(observations: &[Observation]) -> Vec<message_queue::Observation> {
+    observations
+        .iter()
+        .filter_map(|o| match o {
+            Observation::MessageQueue(o) => Some(o.clone()),
+            Observation::RateLimiter(_) | Observation::LruCache(_) | Observation::ConnectionPool(_) => None,
         })
         .collect()
 }

@@ -1,14 +1,15 @@
 //! What runs inside the worker process: load the plugin(s), drive the scenario, emit records.
 
 use challenge_harness::ffi::{
-    ConnectionPoolTable, LruCacheTable, RateLimiterTable, CONNECTION_POOL_SYMBOL, LRU_CACHE_SYMBOL, RATE_LIMITER_SYMBOL,
+    ConnectionPoolTable, LruCacheTable, MessageQueueTable, RateLimiterTable, CONNECTION_POOL_SYMBOL, LRU_CACHE_SYMBOL,
+    MESSAGE_QUEUE_SYMBOL, RATE_LIMITER_SYMBOL,
 };
 
 use crate::host::Host;
 use crate::plugin::{load_table, HasHeader, LoadProblem};
 use crate::scenario::{Observation, ScenarioBody, System};
 use crate::wire::{Job, Record, Task};
-use crate::{connection_pool, lru_cache, rate_limiter};
+use crate::{connection_pool, lru_cache, message_queue, rate_limiter};
 
 /// Runs `job`, sending every record to `emit`, ending with `Done` unless the learner's code takes
 /// the process down first.
@@ -38,6 +39,11 @@ pub unsafe fn run_job(job: &Job, emit: &mut dyn FnMut(Record)) {
                 connection_pool::drive(learner, reference, Host::leak(), scenario, job.seed, &mut observe)
             })
         }
+        System::MessageQueue => run::<MessageQueueTable>(job, MESSAGE_QUEUE_SYMBOL, emit, |learner, reference, emit| {
+            let Task::Run { scenario: ScenarioBody::MessageQueue(scenario) } = &job.task else { return Ok(()) };
+            let mut observe = |o| emit(Record::Observation(Observation::MessageQueue(o)));
+            message_queue::drive(learner, reference, Host::leak(), scenario, job.seed, &mut observe)
+        }),
     }
 }
 

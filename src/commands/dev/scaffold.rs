@@ -55,7 +55,7 @@ fn sources(system: System) -> Option<Sources> {
         },
         // Its grader's scenarios need threads and a scripted factory; the challenge itself is
         // the example to copy.
-        System::ConnectionPool => return None,
+        System::ConnectionPool | System::MessageQueue => return None,
     })
 }
 
