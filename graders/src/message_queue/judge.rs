@@ -139,10 +139,10 @@ fn compare(config: &Config, action: &Action, outcome: &Outcome, enqueued: u64, i
             hint = "redrive moves each listed dead letter back once (available now, attempts reset) and ignores ids not in the dead-letter queue.".to_owned();
         }
         (Action::Stats { expect }, Outcome::Stats(s)) => {
-            for (name, e, a) in fields(expect, s) {
-                pairs.push((format!("{name}: {e}"), format!("{name}: {a}")));
-            }
-            if pairs.is_empty() && s.accounted() != enqueued {
+            let checked = fields(expect, s);
+            if checked.iter().any(|(_, e, a)| e != a) {
+                pairs.extend(checked.iter().map(|(name, e, a)| (format!("{name}: {e}"), format!("{name}: {a}"))));
+            } else if s.accounted() != enqueued {
                 pairs.push((
                     format!("ready + delayed + in_flight + dead + acked: {enqueued} (messages enqueued)"),
                     format!("ready + delayed + in_flight + dead + acked: {}", s.accounted()),
