@@ -315,3 +315,27 @@ pub struct SpecProblem {
     /// What is wrong, phrased as a fix.
     pub message: String,
 }
+
+/// What a system's observations say about progress, so that one function can name what a worker
+/// that died or hung was doing.
+pub(crate) trait Progress {
+    /// `Some((index, at))` for "script step `index` is about to run at `at`".
+    fn step_started(&self) -> Option<(usize, crate::Nanos)>;
+    /// `Some(index)` for "script step `index` finished".
+    fn step_finished(&self) -> Option<usize>;
+    /// `Some(what)` for "a check is about to do something that may block".
+    fn phase(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// For a worker that died mid-scenario: the step that started and never finished (described by
+/// `describe`), or else the last phase with nothing reported after it.
+pub(crate) fn interrupted<O: Progress>(observations: &[O], describe: impl Fn(usize) -> Option<String>) -> Option<String> {
+    if let Some((index, at)) = observations.iter().rev().find_map(O::step_started) {
+        let finished = observations.iter().any(|o| o.step_finished() == Some(index));
+        return (!finished).then(|| format!("step {} at t={at}: {}", index + 1, describe(index).unwrap_or_default()));
+    }
+    let last = observations.iter().rposition(|o| o.phase().is_some())?;
+    (last + 1 == observations.len()).then(|| observations[last].phase().unwrap_or_default().to_owned())
+}

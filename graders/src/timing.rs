@@ -30,6 +30,15 @@ pub fn compare(learner: &[u64], reference: &[u64], max_ratio: f64, hint: &str) -
     Judgement::Pass { note: Some(measured) }
 }
 
+/// Judges a timing observation: a panic in the learner's trials, none recorded, or the ratio.
+pub fn judge(timing: Option<(&[u64], &[u64], Option<&String>)>, max_ratio: f64, hint: &str) -> Judgement {
+    match timing {
+        None => Judgement::Fail(Failure::new("the performance check reported no timings")),
+        Some((_, _, Some(message))) => Judgement::Panic(crate::PanicReport::new(message.clone())),
+        Some((learner, reference, None)) => compare(learner, reference, max_ratio, hint),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

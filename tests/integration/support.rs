@@ -114,3 +114,98 @@ pub fn redact(text: &str, temp: &Path) -> String {
     }
     out
 }
+
+/// A challenge's grader, as its tests see it: where its reference, template and buggy fixtures
+/// are, and which of its scenarios run on one thread.
+pub struct Grader<'a> {
+    /// The challenge's number.
+    pub number: &'a str,
+    /// Its directory name under challenges/ and solutions/, e.g. `03-connection-pool`.
+    pub dir: &'a str,
+    /// Its slug, as reports name it.
+    pub slug: &'a str,
+    /// The directory of its buggy fixtures under tests/fixtures.
+    pub fixtures: &'a str,
+    /// (fixture, the scenarios aimed at its bug).
+    pub buggy: &'a [(&'a str, &'a [&'a str])],
+    /// The fixtures whose bug needs threads to show: they must fail no sequential scenario.
+    pub concurrency_only: &'a [&'a str],
+    /// Whether a scenario runs on one thread, with no race in it.
+    pub sequential: &'a dyn Fn(&str) -> bool,
+}
+
+impl Grader<'_> {
+    /// A fixture's path.
+    pub fn fixture(&self, name: &str) -> String {
+        fixture(&format!("{}/{name}", self.fixtures))
+    }
+
+    /// The reference solution earns every point, at level 5, on at least `scenarios` scenarios.
+    pub fn assert_reference_scores_full_marks(&self, scenarios: usize) {
+        let run = challenge(&["grade", &format!("solutions/{}", self.dir), "--format", "json"]);
+        assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+        let doc = run.json();
+        let sub = &doc["submissions"][0];
+        assert_eq!(sub["challenge"], self.slug);
+        let failing: Vec<_> = verdicts(&doc, self.dir).into_iter().filter(|(_, v)| *v != "pass").collect();
+        assert!(failing.is_empty(), "the reference failed {failing:?}");
+        assert_eq!(sub["percent"], 100.0);
+        assert_eq!(sub["level"], 5);
+        assert!(verdicts(&doc, self.dir).len() >= scenarios);
+    }
+
+    /// The template compiles, reaches a `todo!()` in every scenario, and scores under 10%.
+    pub fn assert_template_scores_low(&self) {
+        let template = format!("challenges/{}/template", self.dir);
+        let run = challenge(&["grade", &template, "--challenge", self.number, "--format", "json"]);
+        let doc = run.json();
+        let sub = &doc["submissions"][0];
+        assert_eq!(sub["passed"], false, "{sub:#}");
+        assert!(sub["percent"].as_f64().unwrap() < 10.0, "{sub:#}");
+        assert!(verdicts(&doc, "template").iter().all(|(_, v)| *v == "panic"), "every todo!() is reached");
+    }
+
+    /// `correct` passes everything; each buggy fixture fails the scenarios aimed at it; a
+    /// concurrency-only bug fails no sequential scenario; and every scenario is failed by some
+    /// fixture, since a grader that passes everything proves nothing.
+    pub fn assert_fixtures_fail_their_aimed_scenarios(&self) {
+        let paths: Vec<String> =
+            self.buggy.iter().map(|(name, _)| self.fixture(name)).chain([self.fixture("correct")]).collect();
+        let mut args = vec!["grade", "--challenge", self.number, "--format", "json"];
+        args.extend(paths.iter().map(String::as_str));
+        let doc = challenge(&args).json();
+
+        let correct = verdicts(&doc, &format!("{}/correct", self.fixtures));
+        assert!(correct.iter().all(|(_, v)| *v == "pass"), "the correct learner-style crate must pass: {correct:?}");
+        let mut failed_somewhere = std::collections::BTreeSet::new();
+        for (name, targets) in self.buggy {
+            let fixture = format!("{}/{name}", self.fixtures);
+            for target in *targets {
+                let v = verdict(&doc, &fixture, target);
+                assert!(v == "fail" || v == "panic", "{name} must fail {target}, got {v}");
+            }
+            let failed: Vec<&str> =
+                verdicts(&doc, &fixture).into_iter().filter(|(_, v)| *v != "pass").map(|(s, _)| s).collect();
+            if self.concurrency_only.contains(name) {
+                let sequential: Vec<_> = failed.iter().filter(|s| (self.sequential)(s)).collect();
+                assert!(sequential.is_empty(), "{name} is a concurrency-only bug, yet failed {sequential:?}");
+            }
+            failed_somewhere.extend(failed.into_iter().map(str::to_owned));
+        }
+        let every: std::collections::BTreeSet<String> = correct.iter().map(|(s, _)| (*s).to_owned()).collect();
+        let never_failed: Vec<_> = every.difference(&failed_somewhere).collect();
+        assert!(never_failed.is_empty(), "scenarios no buggy fixture fails: {never_failed:?}");
+    }
+
+    /// One scenario of a `challenge test` run of fixture `name`, as JSON.
+    pub fn tested(&self, name: &str, scenario: &str) -> serde_json::Value {
+        let doc = challenge(&["test", self.number, "--solution", &self.fixture(name), "--format", "json"]).json();
+        doc["submissions"][0]["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == scenario)
+            .unwrap_or_else(|| panic!("no scenario {scenario} in {doc:#}"))
+            .clone()
+    }
+}

@@ -15,26 +15,11 @@ const MS: u64 = 1_000_000;
 
 /// The step or phase that started but never reported: what a timeout or crash interrupted.
 pub fn interrupted(scenario: &Scenario, observations: &[Observation]) -> Option<String> {
-    match &scenario.script {
-        Script::Steps(steps) => {
-            let (index, at) = observations.iter().rev().find_map(|o| match o {
-                Observation::StepStarted { index, at } => Some((*index, *at)),
-                _ => None,
-            })?;
-            let finished = observations.iter().any(|o| matches!(o, Observation::Step { index: i, .. } if *i == index));
-            (!finished).then(|| {
-                format!("step {} at t={at}: {}", index + 1, steps.get(index).map(Step::describe).unwrap_or_default())
-            })
-        }
-        Script::Check(_) => {
-            let last = observations.iter().rposition(|o| matches!(o, Observation::Phase { .. }))?;
-            let finished = observations[last..].iter().any(|o| matches!(o, Observation::Case { .. }));
-            match (&observations[last], finished) {
-                (Observation::Phase { what }, false) => Some(what.clone()),
-                _ => None,
-            }
-        }
-    }
+    let steps: &[Step] = match &scenario.script {
+        Script::Steps(steps) => steps,
+        Script::Check(_) => &[],
+    };
+    crate::scenario::interrupted(observations, |index| steps.get(index).map(Step::describe))
 }
 
 /// Judges one scenario from its observations, in the order the worker sent them.
@@ -474,18 +459,14 @@ fn judge_case(config: &Config, check: &Check, name: &str, outcomes: &[Outcome], 
 }
 
 fn judge_timing(max_ratio: f64, observations: &[Observation]) -> Judgement {
-    let Some((learner, reference, panic)) = observations.iter().find_map(|o| match o {
-        Observation::Timing { learner_nanos, reference_nanos, panic } => Some((learner_nanos, reference_nanos, panic)),
+    let timing = observations.iter().find_map(|o| match o {
+        Observation::Timing { learner_nanos, reference_nanos, panic } => {
+            Some((&learner_nanos[..], &reference_nanos[..], panic.as_ref()))
+        }
         _ => None,
-    }) else {
-        return Judgement::Fail(Failure::new("the performance check reported no timings"));
-    };
-    if let Some(message) = panic {
-        return Judgement::Panic(PanicReport::new(message.clone()));
-    }
-    crate::timing::compare(
-        learner,
-        reference,
+    });
+    crate::timing::judge(
+        timing,
         max_ratio,
         "Profile before guessing. Usual costs: a lock held across more than the idle-stack pop or push, an allocation or a clock read on every acquire, a scan over every connection, and waking all waiters (notify_all) for one returned connection.",
     )

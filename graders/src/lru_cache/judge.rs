@@ -20,13 +20,7 @@ const NODE_BUDGET: u64 = 2_000_000;
 /// The step that started but never reported, described: what a timeout or crash interrupted.
 pub fn interrupted(scenario: &Scenario, observations: &[Observation]) -> Option<String> {
     let Script::Steps(steps) = &scenario.script else { return None };
-    let (index, at) = observations.iter().rev().find_map(|o| match o {
-        Observation::StepStarted { index, at } => Some((*index, *at)),
-        _ => None,
-    })?;
-    let finished = observations.iter().any(|o| matches!(o, Observation::Step { index: i, .. } if *i == index));
-    (!finished)
-        .then(|| format!("step {} at t={at}: {}", index + 1, steps.get(index).map(Step::describe).unwrap_or_default()))
+    crate::scenario::interrupted(observations, |index| steps.get(index).map(Step::describe))
 }
 
 /// Judges one scenario from its observations, in the order the worker sent them.

@@ -270,3 +270,88 @@ fn describe(e: &Event) -> String {
     };
     format!("t={} {who}: {what}  [stamps {}..{}]", e.at, e.call, e.ret)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: Config =
+        Config { visibility_timeout: Nanos(10), max_attempts: 2, backoff_base: Nanos(4), backoff_max: Nanos(100) };
+
+    fn event(call: u64, at: u64, id: u64, kind: EventKind) -> Event {
+        Event { call, ret: call, thread: 1, at: Nanos(at), id, kind }
+    }
+
+    fn delivered(call: u64, at: u64, id: u64, attempt: u32, token: u64) -> Event {
+        event(call, at, id, EventKind::Delivered { attempt, token, payload_intact: true })
+    }
+
+    fn dead(id: u64, attempts: u32, error: &str, first: u64, at: u64) -> Dead {
+        Dead {
+            id,
+            payload: String::new(),
+            payload_intact: true,
+            rejected: false,
+            attempts,
+            last_error: error.to_owned(),
+            first_failure_at: Nanos(first),
+            dead_at: Nanos(at),
+        }
+    }
+
+    fn run<'a>(events: &'a [Event], dead: &'a [Dead], stats: Stats, end: u64) -> Run<'a> {
+        Run { config: &CONFIG, events, enqueued: 1, bad_sample: None, stats: Some(stats), dead, end: Nanos(end) }
+    }
+
+    /// A message that fails once, is retried after its backoff, and then lapses on its last attempt.
+    fn good_history() -> Vec<Event> {
+        vec![
+            event(0, 0, 1, EventKind::Enqueued),
+            delivered(1, 0, 1, 1, 100),
+            event(2, 0, 1, EventKind::Nack { token: 100, retry: true, ok: true }),
+            delivered(3, 4, 1, 2, 101),
+            event(4, 20, 1, EventKind::Ack { token: 101, ok: false }),
+        ]
+    }
+
+    #[test]
+    fn a_correct_history_passes_with_its_exact_dead_letter_record() {
+        let events = good_history();
+        let dead = [dead(1, 2, "lease expired", 0, 14)];
+        let stats = Stats { dead: 1, retried: 1, ..Stats::default() };
+        assert!(check(&run(&events, &dead, stats, 20)).is_ok());
+    }
+
+    #[test]
+    fn a_retry_delivered_before_its_backoff_is_named() {
+        let mut events = good_history();
+        events[3] = delivered(3, 2, 1, 2, 101);
+        let dead = [dead(1, 2, "lease expired", 0, 12)];
+        let broken = check(&run(&events, &dead, Stats::default(), 20)).err().expect("a broken property");
+        assert!(broken.what.contains("before its backoff ended"), "{}", broken.what);
+    }
+
+    #[test]
+    fn a_second_delivery_during_a_valid_lease_breaks_exclusivity() {
+        let events = [event(0, 0, 1, EventKind::Enqueued), delivered(1, 0, 1, 1, 100), delivered(2, 5, 1, 2, 101)];
+        let broken = check(&run(&events, &[], Stats::default(), 5)).err().expect("a broken property");
+        assert!(broken.what.contains("while its lease (token 100, from t=0s) was valid until t=10ns"), "{}", broken.what);
+    }
+
+    #[test]
+    fn a_stale_token_that_takes_effect_is_a_fencing_failure() {
+        let mut events = good_history();
+        events[4] = event(4, 20, 1, EventKind::Ack { token: 101, ok: true });
+        let broken = check(&run(&events, &[], Stats::default(), 20)).err().expect("a broken property");
+        assert!(broken.what.contains("stale token 101 took effect"), "{}", broken.what);
+    }
+
+    #[test]
+    fn a_message_in_no_state_at_the_end_is_lost() {
+        let events = good_history();
+        let broken = check(&run(&events, &[], Stats::default(), 20)).err().expect("a broken property");
+        assert!(broken.what.contains("is lost"), "{}", broken.what);
+        let failure = failure(&run(&events, &[], Stats::default(), 20), broken, "a run");
+        assert!(failure.context.iter().any(|l| l.contains("nack(token 100, retry true) -> Ok")), "{:?}", failure.context);
+    }
+}
