@@ -2,10 +2,13 @@
 //! becomes a spec.
 //!
 //! Resolution order: `--catalog DIR` (or `CHALLENGE_CATALOG`), then a checkout of this repo found
-//! by walking up from the current directory, then the checkout this binary was built from.
+//! by walking up from the current directory (so authors see their edits at once), then the
+//! catalogue embedded in this binary, extracted into the per-user cache.
 
 use std::path::{Path, PathBuf};
 
+use crate::cargo_build::Cache;
+use crate::embedded::{self, ExtractError};
 use crate::spec::{self, ChallengeSpec, SpecError};
 
 /// Problems finding or reading the catalogue.
@@ -17,6 +20,9 @@ pub enum CatalogError {
         /// Where we looked.
         searched: String,
     },
+    /// The embedded catalogue could not be written to the cache.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
     /// Reading the challenges directory failed.
     #[error("failed to read {}: {source}", dir.display())]
     Read {
@@ -49,24 +55,45 @@ pub enum CatalogError {
     },
 }
 
+/// Where the catalogue came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// `--catalog DIR` or `CHALLENGE_CATALOG`.
+    Flag,
+    /// A checkout of the course repository around the current directory.
+    Checkout,
+    /// The copy compiled into this binary, extracted into the cache.
+    Embedded,
+}
+
+impl Origin {
+    /// Whether the catalogue is an author's on disk, whose edits must show at once (so nothing
+    /// built from it is reused on trust).
+    pub fn is_on_disk(self) -> bool {
+        match self {
+            Origin::Flag | Origin::Checkout => true,
+            Origin::Embedded => false,
+        }
+    }
+}
+
 /// All challenges, in id order.
 #[derive(Debug)]
 pub struct Catalog {
     /// The directory holding `challenges/` (and, in a checkout, `harness/` and `solutions/`).
     pub root: PathBuf,
+    /// Where it came from.
+    pub origin: Origin,
     /// Loaded specs.
     pub challenges: Vec<ChallengeSpec>,
 }
 
-/// The checkout this binary was built from.
-const BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");
-
 impl Catalog {
     /// Finds the catalogue root.
-    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, CatalogError> {
+    pub fn locate(explicit: Option<&Path>) -> Result<(PathBuf, Origin), CatalogError> {
         if let Some(dir) = explicit {
             return if dir.join("challenges").is_dir() {
-                Ok(dir.to_owned())
+                Ok((dir.to_owned(), Origin::Flag))
             } else {
                 Err(CatalogError::NotFound { searched: dir.display().to_string() })
             };
@@ -75,17 +102,13 @@ impl Catalog {
         let checkout =
             cwd.ancestors().find(|d| d.join("challenges").is_dir() && d.join("harness/Cargo.toml").is_file());
         if let Some(dir) = checkout {
-            return Ok(dir.to_owned());
+            return Ok((dir.to_owned(), Origin::Checkout));
         }
-        let built_from = Path::new(BUILT_FROM);
-        if built_from.join("challenges").is_dir() {
-            return Ok(built_from.to_owned());
-        }
-        Err(CatalogError::NotFound { searched: format!("{} and its parents, and {BUILT_FROM}", cwd.display()) })
+        Ok((embedded::extract(&Cache::locate().root)?, Origin::Embedded))
     }
 
     /// Loads every `challenges/*/challenge.toml` under `root`.
-    pub fn load(root: &Path) -> Result<Catalog, CatalogError> {
+    pub fn load(root: &Path, origin: Origin) -> Result<Catalog, CatalogError> {
         let dir = root.join("challenges");
         let read_err = |source| CatalogError::Read { dir: dir.clone(), source };
         let mut challenges: Vec<ChallengeSpec> = Vec::new();
@@ -99,7 +122,7 @@ impl Catalog {
         if let Some(w) = challenges.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(CatalogError::DuplicateId { id: w[0].id, first: w[0].dir_name(), second: w[1].dir_name() });
         }
-        Ok(Catalog { root: root.to_owned(), challenges })
+        Ok(Catalog { root: root.to_owned(), origin, challenges })
     }
 
     /// The challenge a learner means by `query`: `1`, `01`, `rate-limiter` or `01-rate-limiter`.
@@ -113,14 +136,21 @@ impl Catalog {
         )
     }
 
-    /// The harness crate learners' templates depend on.
-    pub fn harness_dir(&self) -> PathBuf {
+    /// The harness crate that crates made outside a learner workspace depend on: the
+    /// catalogue's own, or else the one embedded in this binary.
+    pub fn harness_dir(&self) -> Result<PathBuf, CatalogError> {
         let local = self.root.join("harness");
         if local.join("Cargo.toml").is_file() {
-            local
+            Ok(local)
         } else {
-            Path::new(BUILT_FROM).join("harness")
+            Ok(embedded::extract(&Cache::locate().root)?.join("harness"))
         }
+    }
+
+    /// Whether this catalogue carries its own harness on disk (a checkout, or a full copy of
+    /// one), so crates made from it may depend on that harness directly.
+    pub fn has_own_harness(&self) -> bool {
+        self.origin.is_on_disk() && self.root.join("harness/Cargo.toml").is_file()
     }
 
     /// The reference solution crate for `spec`, used by performance checks.

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
+  challenge init my-work               make a learner workspace (then cd my-work)
   challenge list                       what there is to do, and your progress
   challenge start 1                    copy challenge 1's template into ./01-rate-limiter
   challenge test 1                     build ./01-rate-limiter and run the visible scenarios
@@ -18,12 +19,13 @@ Examples:
 
 /// Learn and grade backend-systems engineering: real concurrency, virtual time, exact boundaries.
 #[derive(Debug, Parser)]
-#[command(name = "challenge", version, after_help = EXAMPLES)]
+#[command(name = "challenge", version = version(), after_help = EXAMPLES)]
 pub struct Cli {
     /// When to use colors (NO_COLOR is honoured under auto).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
-    /// The directory holding `challenges/` (default: this repo's checkout).
+    /// The directory holding `challenges/` (default: the checkout of the course repository
+    /// around the current directory, else the catalogue built into this binary).
     #[arg(long, global = true, env = "CHALLENGE_CATALOG", value_name = "DIR")]
     pub catalog: Option<PathBuf>,
     /// What to do.
@@ -31,9 +33,33 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `challenge --version`: the tool, the harness ABI it speaks, and the catalogue it carries.
+fn version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} (harness ABI v{}, {:016x}; {} challenges built in)",
+            env!("CARGO_PKG_VERSION"),
+            challenge_harness::ffi::ABI_VERSION,
+            challenge_harness::ffi::ABI_HASH,
+            crate::embedded::challenge_count()
+        )
+    })
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Make a learner workspace: a README, a copy of the harness at this tool's ABI, a Cargo
+    /// workspace for the crates you start, a .gitignore and your progress.
+    #[command(after_help = "Examples:\n  challenge init my-work            then: cd my-work && challenge start 1\n  challenge init                    make the current directory a workspace\n  challenge init --update-harness   after upgrading challenge: refresh .challenge/harness")]
+    Init {
+        /// Where (default: the current directory; with --update-harness, the workspace around it).
+        dir: Option<PathBuf>,
+        /// Replace the workspace's harness copy with this tool's (your crates are not touched).
+        #[arg(long)]
+        update_harness: bool,
+    },
     /// List the challenges and your status on each.
     #[command(after_help = "Examples:\n  challenge list")]
     List,
@@ -130,10 +156,11 @@ pub enum Command {
         command: Option<GradesCommand>,
     },
     /// Grade solution crates with every scenario, hidden ones included, into the gradebook.
-    #[command(after_help = "Examples:\n  challenge grade solutions\n  challenge grade class --jobs 4\n  challenge grade class --shard 2/4 --gradebook shard-2.db\n  challenge grade path/to/crate --format junit > junit.xml")]
+    #[command(after_help = "Examples:\n  challenge grade solutions\n  challenge grade . --format github     a learner workspace (a student's repository in CI)\n  challenge grade class --jobs 4\n  challenge grade class --shard 2/4 --gradebook shard-2.db\n  challenge grade path/to/crate --format junit > junit.xml")]
     Grade {
         /// Crates, directories of crates (such as `solutions`), classes (a directory per student,
-        /// each holding a crate per challenge), or directories holding a `submissions.toml`.
+        /// each holding a crate per challenge), learner workspaces (every started challenge), or
+        /// directories holding a `submissions.toml`.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The challenge they solve (default: inferred from each crate's directory name).

@@ -92,9 +92,13 @@ impl Progress {
         Ok(Progress { conn, path })
     }
 
-    /// Opens the store in the current directory.
+    /// Opens the store of the learner workspace around the current directory, or else the one
+    /// in the current directory.
     pub fn open() -> Result<Progress, ProgressError> {
-        Progress::open_in(Path::new("."))
+        match crate::workspace::Workspace::current() {
+            Some(workspace) => Progress::open_in(workspace.root()),
+            None => Progress::open_in(Path::new(".")),
+        }
     }
 
     fn fail(&self) -> impl Fn(rusqlite::Error) -> ProgressError + '_ {

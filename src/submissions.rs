@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::catalog::Catalog;
+use crate::workspace::Workspace;
 
 /// One crate to grade against one challenge, for one student.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,8 @@ impl Discovery<'_> {
             }
             if path.join("submissions.toml").is_file() {
                 found.extend(self.manifest(&path.join("submissions.toml"))?);
+            } else if Workspace::at(path).is_some() {
+                found.extend(self.workspace(path)?);
             } else if path.join("Cargo.toml").is_file() {
                 let student = self.student.map(str::to_owned).unwrap_or_else(|| dir_name(path));
                 found.push(self.crate_submission(student, path)?);
@@ -121,6 +124,36 @@ impl Discovery<'_> {
             (Some((index, _)), None) => Some(index),
             _ => None,
         }
+    }
+
+    /// A learner workspace (a student's repository in CI): one student, one submission per
+    /// started challenge, or the one `--challenge` names (missing if it was never started).
+    fn workspace(&self, dir: &Path) -> Result<Vec<Submission>, DiscoveryError> {
+        let student = self.student.map(str::to_owned).unwrap_or_else(|| dir_name(dir));
+        let crates: Vec<(usize, PathBuf)> = subdirs(dir)?
+            .into_iter()
+            .filter(|c| c.join("Cargo.toml").is_file())
+            .filter_map(|c| Some((self.named(&dir_name(&c))?, c)))
+            .collect();
+        if let Some(challenge) = self.challenge {
+            let spec = &self.catalog.challenges[challenge];
+            let path = crates.iter().find(|(c, _)| *c == challenge).map(|(_, p)| p.clone());
+            let missing = path.is_none().then(|| {
+                format!("challenge {} was never started in {} (no {} crate)", spec.id, dir.display(), spec.dir_name())
+            });
+            let path = path.unwrap_or_else(|| dir.join(spec.dir_name()));
+            return Ok(vec![Submission { student, challenge, path, missing }]);
+        }
+        if crates.is_empty() {
+            return Err(DiscoveryError::Usage(format!(
+                "{} is a learner workspace with no challenge started yet: `challenge start 1` creates the first crate",
+                dir.display()
+            )));
+        }
+        Ok(crates
+            .into_iter()
+            .map(|(challenge, path)| Submission { student: student.clone(), challenge, path, missing: None })
+            .collect())
     }
 
     /// The challenge a directory name stands for: `01-rate-limiter`, `rate-limiter` or `1`.

@@ -13,7 +13,7 @@ pub(super) fn run(cx: &Context) -> Result<u8, CommandError> {
     for c in &cx.catalog.challenges {
         let status = match progress.status(&c.slug)? {
             // A crate made before progress was kept (or by hand) still counts as started.
-            Status::NotStarted if std::path::Path::new(&c.dir_name()).is_dir() => Status::Started,
+            Status::NotStarted if cx.crate_dir(c).is_dir() => Status::Started,
             status => status,
         };
         let label = status.label();

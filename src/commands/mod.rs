@@ -6,6 +6,7 @@ mod dev;
 mod grade;
 mod grades;
 mod hint;
+mod init;
 mod list;
 mod progress;
 mod show;
@@ -20,6 +21,8 @@ use std::path::PathBuf;
 use crate::catalog::{Catalog, CatalogError};
 use crate::cli::{Cli, ColorChoice, Command, DevCommand, Format};
 use crate::exit;
+use crate::spec::ChallengeSpec;
+use crate::workspace::{Workspace, WorkspaceError};
 
 /// Why a command could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,9 @@ pub enum CommandError {
     /// The learner's progress file cannot be used.
     #[error(transparent)]
     Progress(#[from] crate::progress::ProgressError),
+    /// The learner workspace cannot be made or used as asked.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -58,8 +64,9 @@ impl CommandError {
             | CommandError::Usage(_)
             | CommandError::Gradebook(_)
             | CommandError::Discovery(_)
-            | CommandError::Progress(_) => exit::USAGE,
-            CommandError::Io { .. } => exit::INTERNAL,
+            | CommandError::Progress(_)
+            | CommandError::Workspace(WorkspaceError::Refused(_)) => exit::USAGE,
+            CommandError::Io { .. } | CommandError::Workspace(WorkspaceError::Io { .. }) => exit::INTERNAL,
         }
     }
 
@@ -77,6 +84,8 @@ pub struct Context {
     pub progress: bool,
     /// The catalogue.
     pub catalog: Catalog,
+    /// The learner workspace around the current directory, if any.
+    pub workspace: Option<Workspace>,
 }
 
 impl Context {
@@ -88,8 +97,22 @@ impl Context {
             ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         };
         colored::control::set_override(color);
-        let root = Catalog::locate(cli.catalog.as_deref())?;
-        Ok(Context { color, progress: std::io::stderr().is_terminal(), catalog: Catalog::load(&root)? })
+        let (root, origin) = Catalog::locate(cli.catalog.as_deref())?;
+        Ok(Context {
+            color,
+            progress: std::io::stderr().is_terminal(),
+            catalog: Catalog::load(&root, origin)?,
+            workspace: Workspace::current(),
+        })
+    }
+
+    /// Where the learner's crate for `spec` lives by default: in the workspace around the current
+    /// directory, or else in the current directory (relative, as the learner would type it).
+    pub fn crate_dir(&self, spec: &ChallengeSpec) -> PathBuf {
+        match &self.workspace {
+            Some(w) if std::env::current_dir().is_ok_and(|cwd| cwd != w.root()) => w.root().join(spec.dir_name()),
+            Some(_) | None => PathBuf::from(spec.dir_name()),
+        }
     }
 
     /// Where the human report goes: stderr when a machine format owns stdout.
@@ -123,6 +146,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
     match cli.command {
         Command::List => list::run(&cx),
         Command::Show { challenge } => show::run(&cx, &challenge),
+        Command::Init { dir, update_harness } => init::run(&cx, dir, update_harness),
         Command::Start { challenge, dir, editor } => start::run(&cx, &challenge, dir, editor),
         Command::Test { challenge, solution, format } => test::run(&cx, &challenge, solution, format),
         Command::Hint { challenge, all } => hint::run(&cx, &challenge, all),

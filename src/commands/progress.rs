@@ -28,7 +28,7 @@ pub(super) fn run(cx: &Context) -> Result<u8, CommandError> {
 
 pub(super) fn reset(cx: &Context, query: &str, dir: Option<PathBuf>, yes: bool) -> Result<u8, CommandError> {
     let spec = cx.catalog.find(query)?;
-    let dest = dir.unwrap_or_else(|| PathBuf::from(spec.dir_name()));
+    let dest = dir.unwrap_or_else(|| cx.crate_dir(spec));
     if !dest.join("Cargo.toml").is_file() {
         return Err(CommandError::Usage(format!("{} holds no crate to reset; `challenge start {}` creates one", dest.display(), spec.id)));
     }
@@ -57,6 +57,8 @@ pub(super) fn reset(cx: &Context, query: &str, dir: Option<PathBuf>, yes: bool) 
         let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
         removed.map_err(CommandError::io(format!("failed to remove {}", path.display())))?;
     }
-    super::start::create(cx, spec, &dest)?;
+    // Placed as `start` places it; a workspace member stays in `members`, which lists it already.
+    let placement = super::start::placement(cx, &dest)?;
+    super::start::create(spec, &dest, &placement)?;
     print(&format!("Reset {} to the template of challenge {}.\n", dest.display(), spec.id))
 }

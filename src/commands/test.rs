@@ -13,17 +13,22 @@ use crate::reporter::{
 use crate::results::BuildOutcome;
 use crate::runner::{Mode, Runner};
 use crate::submissions::Submission;
+use crate::workspace::WorkspaceError;
 
 pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: Format) -> Result<u8, CommandError> {
     let spec = cx.catalog.find(query)?;
     let index = cx.catalog.challenges.iter().position(|c| c.id == spec.id).expect("found above");
-    let path = solution.unwrap_or_else(|| PathBuf::from(spec.dir_name()));
+    let path = solution.unwrap_or_else(|| cx.crate_dir(spec));
     if !path.exists() {
         return Err(CommandError::Usage(format!(
             "no solution at {}: run `challenge start {}` first, or pass --solution PATH",
             path.display(),
             spec.id
         )));
+    }
+    // Said before anything runs: nothing built against another ABI is ever loaded.
+    if let Some(problem) = crate::workspace::stale_harness(&path) {
+        return Err(CommandError::Workspace(WorkspaceError::Refused(problem)));
     }
     let mut reporter = reporters(cx, format, Detail::Learner, 1);
     let runner = Runner {

@@ -103,8 +103,10 @@ impl Runner<'_> {
             scenarios: scenarios.len(),
         })?;
 
-        let built = match &submission.missing {
-            Some(reason) => Err(BuildFailure { message: reason.clone(), rendered: None }),
+        // A crate on a workspace's harness copy of another ABI would not load: never build it.
+        let refused = submission.missing.clone().or_else(|| crate::workspace::stale_harness(path));
+        let built = match refused {
+            Some(reason) => Err(BuildFailure { message: reason, rendered: None }),
             None => cargo_build::build(&self.cache, path, self.color)
                 .await
                 .map_err(|e| BuildFailure { message: e.to_string(), rendered: e.rendered().map(str::to_owned) }),
@@ -171,9 +173,7 @@ impl Runner<'_> {
     ) -> std::io::Result<ScenarioResult> {
         let reference = if scenario.body.needs_reference() {
             if !references.borrow().contains_key(&spec.id) {
-                let dir = self.catalog.reference_dir(spec);
-                let built =
-                    cargo_build::build(&self.cache, &dir, false).await.map(|b| b.library).map_err(|e| describe(&e));
+                let built = crate::reference::library(self.catalog, &self.cache, spec).await.map_err(|e| describe(&e));
                 references.borrow_mut().entry(spec.id).or_insert(built);
             }
             match &references.borrow()[&spec.id] {

@@ -43,7 +43,7 @@ use crate::verdict::Verdict;
 const TOTAL_WEIGHT: f64 = 100.0;
 
 pub(in crate::commands) fn check(catalog: Option<&Path>) -> Result<u8, CommandError> {
-    let root = Catalog::locate(catalog)?;
+    let (root, origin) = Catalog::locate(catalog)?;
     let root = std::path::absolute(&root).unwrap_or(root);
     let mut problems = Problems::new();
     progress(format_args!("checking the catalogue in {}", problems.show(&root)));
@@ -55,7 +55,9 @@ pub(in crate::commands) fn check(catalog: Option<&Path>) -> Result<u8, CommandEr
     let cx = Context {
         color: false,
         progress: false,
-        catalog: Catalog { root: root.clone(), challenges: entries.iter().map(|e| e.spec.clone()).collect() },
+        catalog: Catalog { root: root.clone(), origin, challenges: entries.iter().map(|e| e.spec.clone()).collect() },
+        // Templates are tried as standalone copies, never inside a learner workspace.
+        workspace: None,
     };
     // Templates are copied where `challenge start` would put a learner's crate, so the harness
     // path is rewritten exactly as it is for learners.
@@ -314,7 +316,7 @@ fn check_around(cx: &Context, entry: &Entry, stage: &Path, found: &mut Vec<Probl
     let (reference, has_template) = check_files(&cx.catalog.root, &spec.dir, found);
     let copy = if has_template {
         let dest = stage.join(spec.dir_name());
-        match start::create(cx, spec, &dest) {
+        match start::placement(cx, &dest).and_then(|placement| start::create(spec, &dest, &placement)) {
             Ok(()) => Some(dest),
             Err(e) => {
                 found.push(Problem::new(Kind::Spec, spec.dir.join("template/Cargo.toml"), None, e.to_string()));

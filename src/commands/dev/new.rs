@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use challenge_graders::System;
 
 use super::scaffold::{self, Names};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Origin};
 use crate::commands::CommandError;
 
 pub(in crate::commands) fn new(catalog: Option<&Path>, slug: &str, system: &str) -> Result<u8, CommandError> {
@@ -23,7 +23,13 @@ pub(in crate::commands) fn new(catalog: Option<&Path>, slug: &str, system: &str)
             known.join(", ")
         )));
     };
-    let root = Catalog::locate(catalog)?;
+    let (root, origin) = Catalog::locate(catalog)?;
+    if origin == Origin::Embedded {
+        return Err(CommandError::Usage(
+            "dev new writes a challenge into a catalogue on disk: run it inside a checkout of the course repository, or pass --catalog DIR"
+                .to_owned(),
+        ));
+    }
     let root = std::path::absolute(&root).unwrap_or(root);
     let cwd = std::env::current_dir().unwrap_or_default();
     let show = |path: &Path| path.strip_prefix(&cwd).unwrap_or(path).display().to_string();
@@ -37,10 +43,10 @@ pub(in crate::commands) fn new(catalog: Option<&Path>, slug: &str, system: &str)
     let id = taken.ids.iter().max().map_or(1, |max| max + 1);
 
     let title = title(slug);
-    let catalog = Catalog { root: root.clone(), challenges: Vec::new() };
+    let catalog = Catalog { root: root.clone(), origin, challenges: Vec::new() };
     // The reference is graded where it lies: reach the harness relatively inside a checkout, and
     // by its absolute path from a catalogue elsewhere.
-    let harness_dir = catalog.harness_dir();
+    let harness_dir = catalog.harness_dir()?;
     let harness = if harness_dir == root.join("harness") {
         "../../harness".to_owned()
     } else {

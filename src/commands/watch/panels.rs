@@ -2,9 +2,8 @@
 //! recorded the same way) and the list of challenges with the learner's status on each.
 
 use std::fmt::Write;
-use std::path::Path;
 
-use crate::catalog::Catalog;
+use crate::commands::Context;
 use crate::progress::{Progress, ProgressError, Status};
 use crate::spec::{ChallengeSpec, Hint};
 
@@ -72,13 +71,14 @@ fn reflow(text: &str) -> String {
 
 /// Every challenge with the learner's status; `current` (an index into the catalogue) is marked.
 /// Narrower than `challenge list` (no difficulty, no summary), so a row fits an 80-column window.
-pub(super) fn list(catalog: &Catalog, current: usize) -> Result<String, ProgressError> {
+pub(super) fn list(cx: &Context, current: usize) -> Result<String, ProgressError> {
+    let catalog = &cx.catalog;
     let progress = Progress::open()?;
     let mut out = String::from("Challenges (n moves to the next once this one has passed):\n");
     for (i, c) in catalog.challenges.iter().enumerate() {
         let status = match progress.status(&c.slug)? {
             // A crate made before progress was kept (or by hand) still counts as started.
-            Status::NotStarted if Path::new(&c.dir_name()).is_dir() => Status::Started,
+            Status::NotStarted if cx.crate_dir(c).is_dir() => Status::Started,
             status => status,
         };
         let marker = if i == current { "▶" } else { " " };

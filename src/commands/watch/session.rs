@@ -89,7 +89,7 @@ struct Pending {
 pub(in crate::commands) fn run(cx: &Context, query: &str, solution: Option<PathBuf>) -> Result<u8, CommandError> {
     let spec = cx.catalog.find(query)?;
     let index = cx.catalog.challenges.iter().position(|c| c.id == spec.id).expect("found above");
-    let path = solution.unwrap_or_else(|| PathBuf::from(spec.dir_name()));
+    let path = solution.unwrap_or_else(|| cx.crate_dir(spec));
     if !path.is_dir() {
         return Err(CommandError::Usage(format!(
             "no solution at {}: run `challenge start {}` first, or pass --solution PATH",
@@ -181,7 +181,7 @@ impl<'a> Session<'a> {
                             self.view.borrow_mut().show(Panel::Hint, &text).map_err(write_error)?;
                         }
                         Input::Key(Key::List) => {
-                            let text = panels::list(&self.cx.catalog, self.index).unwrap_or_else(|e| format!("{e}"));
+                            let text = panels::list(self.cx, self.index).unwrap_or_else(|e| format!("{e}"));
                             self.view.borrow_mut().show(Panel::List, &text).map_err(write_error)?;
                         }
                         Input::Key(Key::Next) => match self.next()? {
@@ -256,7 +256,7 @@ impl<'a> Session<'a> {
             view.show(Panel::Message, &format!("warning: {e}")).map_err(write_error)?;
         } else if view.panel() == Some(Panel::List) {
             // The list shows this run's status: keep it current.
-            let text = panels::list(&self.cx.catalog, self.index).unwrap_or_else(|e| format!("{e}"));
+            let text = panels::list(self.cx, self.index).unwrap_or_else(|e| format!("{e}"));
             view.show(Panel::List, &text).map_err(write_error)?;
         }
         Ok(())
@@ -280,7 +280,7 @@ impl<'a> Session<'a> {
         let Some(next) = catalog.challenges.get(self.index + 1) else {
             return Ok(Some(format!("Challenge {} is the last one: there is no next challenge yet.", spec.id)));
         };
-        let dir = PathBuf::from(next.dir_name());
+        let dir = self.cx.crate_dir(next);
         if !dir.is_dir() {
             return Ok(Some(format!(
                 "Next: challenge {} · {}. It has no crate yet: run `challenge start {}` (in another terminal), then press n again.",
