@@ -1,7 +1,7 @@
 //! The challenge-3 reference pool against `r2d2`, side by side in one run: acquire+release
 //! throughput at 1, 2 and 8 threads on `max_size` 4, and the acquire latency under contention.
 //!
-//! Run: `cargo bench --bench connection_pool` (a plain binary, `harness = false`; about 30 s on
+//! Run: `cargo bench --bench connection_pool` (a plain binary, `harness = false`; about 35 s on
 //! 2 cores, depending on what else runs).
 //!
 //! Workload: every thread loops `acquire`, read the connection's id, return it, with nothing
