@@ -145,6 +145,23 @@ fn a_retry_waits_exactly_its_backoff_which_doubles() {
 }
 
 #[test]
+fn a_lapse_is_an_attempt_so_the_nack_after_it_waits_backoff_two() {
+    let (clock, q) = queue_with(QueueConfig { backoff_base: 10 * SEC, ..config() });
+    q.enqueue(b"a", None);
+    one(&q); // lapses at 30s
+    at(&clock, 30 * SEC);
+    let d = one(&q);
+    assert_eq!(d.attempt, 2);
+    at(&clock, 40 * SEC);
+    q.nack(d.token, "boom", true).unwrap(); // backoff(2) = 20s: back at 60s
+    at(&clock, 60 * SEC - ns(1));
+    assert!(q.receive(10).is_empty());
+    at(&clock, 60 * SEC);
+    assert_eq!(ids(&q.receive(10)), [(1, 3)]);
+    assert_eq!(checked_stats(&q), stats(0, 0, 1, 0, 0, 2));
+}
+
+#[test]
 fn backoff_is_capped_at_backoff_max() {
     let config = QueueConfig { max_attempts: 6, backoff_base: SEC, backoff_max: 3 * SEC, ..config() };
     let (clock, q) = queue_with(config);
