@@ -30,6 +30,9 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
     if let Some(problem) = crate::workspace::stale_harness(&path) {
         return Err(CommandError::Workspace(WorkspaceError::Refused(problem)));
     }
+    if let Some(note) = crate::workspace::outdated_harness(&path) {
+        eprintln!("note: {note}");
+    }
     let mut reporter = reporters(cx, format, Detail::Learner, 1);
     let runner = Runner {
         catalog: &cx.catalog,

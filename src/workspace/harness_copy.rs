@@ -98,16 +98,40 @@ fn declared_version(ffi: &[u8]) -> Option<u32> {
 /// Why the crate in `crate_dir` must not be built, when it depends on the harness copy of a
 /// workspace whose ABI differs from this tool's.
 pub(crate) fn stale_harness(crate_dir: &Path) -> Option<String> {
+    let (workspace, state) = copy_in_use(crate_dir)?;
+    match state {
+        HarnessState::Mismatched { found_version, found_hash } => {
+            Some(workspace.mismatch_message(found_version, found_hash, ", so it was not built or run"))
+        }
+        HarnessState::Current | HarnessState::Outdated => None,
+    }
+}
+
+/// A note for a crate on a harness copy of this ABI that still differs from this tool's: it
+/// loads, but a newer part of the harness may be missing from it.
+pub(crate) fn outdated_harness(crate_dir: &Path) -> Option<String> {
+    let (workspace, state) = copy_in_use(crate_dir)?;
+    match state {
+        HarnessState::Outdated => Some(format!(
+            "this workspace's harness copy ({}) speaks this tool's ABI but differs from the harness challenge {} ships; if your crate fails to build on something the harness should have, run `challenge init --update-harness`",
+            workspace.harness_dir().display(),
+            env!("CARGO_PKG_VERSION")
+        )),
+        HarnessState::Current | HarnessState::Mismatched { .. } => None,
+    }
+}
+
+/// The workspace whose harness copy the crate in `crate_dir` depends on, and how that copy
+/// compares; `None` for a crate on any other harness.
+fn copy_in_use(crate_dir: &Path) -> Option<(Workspace, HarnessState)> {
     let workspace = Workspace::around(crate_dir)?;
     let manifest: toml::Table = toml::from_str(&std::fs::read_to_string(crate_dir.join("Cargo.toml")).ok()?).ok()?;
     let harness = manifest.get("dependencies")?.get("challenge-harness")?.get("path")?.as_str()?;
     let uses_copy = crate_dir.join(harness).canonicalize().ok()? == workspace.harness_dir().canonicalize().ok()?;
-    match workspace.harness_state() {
-        HarnessState::Mismatched { found_version, found_hash } if uses_copy => {
-            Some(workspace.mismatch_message(found_version, found_hash, ", so it was not built or run"))
-        }
-        HarnessState::Current | HarnessState::Outdated | HarnessState::Mismatched { .. } => None,
-    }
+    uses_copy.then(|| {
+        let state = workspace.harness_state();
+        (workspace, state)
+    })
 }
 
 #[cfg(test)]

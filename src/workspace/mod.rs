@@ -8,5 +8,5 @@ mod layout;
 mod members;
 
 pub(crate) use create::init;
-pub(crate) use harness_copy::{stale_harness, HarnessState};
+pub(crate) use harness_copy::{outdated_harness, stale_harness, HarnessState};
 pub(crate) use layout::{relative, Workspace, WorkspaceError};

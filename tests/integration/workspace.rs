@@ -193,6 +193,15 @@ fn a_harness_copy_of_another_abi_is_never_built_and_the_update_is_named() {
     let tested = challenge(&ws, &cache, &["test", "1"]);
     assert_eq!(tested.code, 1, "builds and fails as a template does: {}", tested.stderr);
     assert!(tested.stdout.contains("not yet implemented"), "{}", tested.stdout);
+    assert!(!tested.stderr.contains("note:"), "{}", tested.stderr);
+
+    // The same ABI with other files (an older tool's docs, say) loads, with a note on updating.
+    let clock = ws.join(".challenge/harness/src/clock.rs");
+    std::fs::write(&clock, read(&clock) + "\n// as an older challenge shipped it\n").unwrap();
+    let tested = challenge(&ws, &cache, &["test", "1"]);
+    assert_eq!(tested.code, 1, "{}", tested.stderr);
+    assert!(tested.stderr.contains("note: this workspace's harness copy"), "{}", tested.stderr);
+    assert!(tested.stderr.contains("challenge init --update-harness"), "{}", tested.stderr);
 }
 
 #[test]
