@@ -53,7 +53,7 @@ fn main() {
     let _ = writeln!(out, "pub(crate) const HASH: &str = \"{:016x}\";", hash.0);
 
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded_catalog.rs");
-    // Unchanged output keeps its mtime, so an unrelated rerun does not recompile the crate.
+    // Written only when it changed: a rerun that finds the same catalogue leaves the file alone.
     if std::fs::read_to_string(&dest).ok().as_deref() != Some(out.as_str()) {
         std::fs::write(&dest, out).unwrap_or_else(|e| panic!("failed to write {}: {e}", dest.display()));
     }
