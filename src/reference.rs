@@ -32,10 +32,11 @@ pub async fn library(catalog: &Catalog, cache: &Cache, spec: &ChallengeSpec) -> 
 
 /// Puts what the embedded references depend on into the cargo cache now (`init` calls this, when
 /// the learner has most likely just installed the tool and is online), so that performance checks
-/// need no network later. Returns one line per reference that could not be fetched.
-pub fn prefetch(catalog: &Catalog) -> Vec<String> {
+/// need no network later. The error is a warning to show: what could not be fetched, and when
+/// it will be fetched instead.
+pub fn prefetch(catalog: &Catalog) -> Result<(), String> {
     if catalog.origin.is_on_disk() {
-        return Vec::new();
+        return Ok(());
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut problems = Vec::new();
@@ -60,5 +61,11 @@ pub fn prefetch(catalog: &Catalog) -> Vec<String> {
             Err(e) => problems.push(format!("{}: failed to run {cargo}: {e}", spec.dir_name())),
         }
     }
-    problems
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "could not fetch what the reference solutions need ({}); the first performance check will fetch it, which needs the network once",
+            problems.join("; ")
+        )),
+    }
 }

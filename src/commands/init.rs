@@ -61,17 +61,14 @@ pub(super) fn run(cx: &Context, dir: Option<PathBuf>, update_harness: bool) -> R
     }
     let _ = writeln!(out, "Made a learner workspace in {shown} (challenge {version}, harness ABI v{abi}):");
     describe(&mut out, &created.written);
-    let problems = crate::reference::prefetch(&cx.catalog);
-    if problems.is_empty() {
-        let _ = writeln!(
-            out,
-            "The reference solutions' dependencies are in your cargo cache, so everything works offline."
-        );
-    } else {
-        eprintln!(
-            "warning: could not fetch what the reference solutions need ({}); the first performance check will fetch it, which needs the network once",
-            problems.join("; ")
-        );
+    match crate::reference::prefetch(&cx.catalog) {
+        Ok(()) => {
+            let _ = writeln!(
+                out,
+                "The reference solutions' dependencies are in your cargo cache, so everything works offline."
+            );
+        }
+        Err(warning) => eprintln!("warning: {warning}"),
     }
     let _ = writeln!(out, "Next:");
     if dir != std::path::Path::new(".") {

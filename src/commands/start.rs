@@ -30,7 +30,7 @@ pub(super) fn run(cx: &Context, query: &str, dir: Option<PathBuf>, editor: Optio
     }
     let made = match (&cx.workspace, Workspace::around(&dest)) {
         (None, None) if !cx.catalog.has_own_harness() => {
-            first_workspace(spec)?;
+            first_workspace(cx, spec)?;
             true
         }
         _ => false,
@@ -67,7 +67,7 @@ pub(super) fn run(cx: &Context, query: &str, dir: Option<PathBuf>, editor: Optio
 
 /// Makes the current directory a workspace for the first `start`, if it holds nothing but
 /// hidden entries (such as `.git`); anywhere else, asks for `challenge init`.
-fn first_workspace(spec: &ChallengeSpec) -> Result<(), CommandError> {
+fn first_workspace(cx: &Context, spec: &ChallengeSpec) -> Result<(), CommandError> {
     let cwd = std::env::current_dir().map_err(CommandError::io("failed to read the current directory"))?;
     let entries = std::fs::read_dir(&cwd).map_err(CommandError::io(format!("failed to read {}", cwd.display())))?;
     let occupied = entries.filter_map(Result::ok).any(|e| !e.file_name().to_string_lossy().starts_with('.'));
@@ -81,6 +81,10 @@ fn first_workspace(spec: &ChallengeSpec) -> Result<(), CommandError> {
     workspace::init(&cwd, false)?;
     if let Err(e) = Progress::open_in(&cwd) {
         eprintln!("warning: {e}");
+    }
+    // As `init` does: the references' dependencies now, so performance checks work offline.
+    if let Err(warning) = crate::reference::prefetch(&cx.catalog) {
+        eprintln!("warning: {warning}");
     }
     Ok(())
 }
