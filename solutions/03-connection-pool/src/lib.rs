@@ -4,13 +4,13 @@
 //! (`harness/src/connection_pool.rs`) pin them.
 //!
 //! Layout:
-//! - [`pool`]: [`ReferencePool`], the trait implementation: one lock, and everything slow (the
+//! - `pool`: [`ReferencePool`], the trait implementation: one lock, and everything slow (the
 //!   factory, pings, closes, wake-ups) outside it.
-//! - [`state`]: the books and every rule of where a connection or room goes, as single-threaded
+//! - `state`: the books and every rule of where a connection or room goes, as single-threaded
 //!   code run under that lock.
-//! - [`waiter`]: the FIFO queue of blocked callers, nodes on their own stacks, and the handoff.
-//! - [`deadline`]: an `acquire`'s one deadline, read from `Instant` only when a step may block.
-//! - [`lent`]: [`Lent`], the guard.
+//! - `waiter`: the FIFO queue of blocked callers, nodes on their own stacks, and the handoff.
+//! - `deadline`: an `acquire`'s one deadline, read from `Instant` only when a step may block.
+//! - `lent`: [`Lent`], the guard.
 //!
 //! Where the contract leaves room, this solution reads it as follows:
 //! - A connection handed straight from a return to a waiter is not pinged, even with
