@@ -22,6 +22,10 @@ const BUGGY: &[(&str, &[&str])] = &[
     ("connect-under-lock", &["slow-connect-does-not-block"]),
     ("uncounted-invalid", &["health-check-on-checkout"]),
     ("slow", &["performance"]),
+    ("broken-returned-to-idle", &["broken-on-return"]),
+    ("min-idle-ignored", &["min-idle"]),
+    ("close-keeps-idle", &["close-rules"]),
+    ("notify-all", &["many-waiters"]),
 ];
 
 /// Scripted scenarios run on one thread, with no real-time race in them.
@@ -41,7 +45,7 @@ const SEQUENTIAL: &[&str] = &[
 
 /// The fixtures whose bug needs threads (or a racing deadline) to show.
 const CONCURRENCY_ONLY: &[&str] =
-    &["check-then-increment", "timed-out-waiter-leaks", "broken-no-wake", "lifo-waiters", "connect-under-lock"];
+    &["check-then-increment", "broken-no-wake", "lifo-waiters", "connect-under-lock", "notify-all"];
 
 const GRADER: Grader = Grader {
     number: "3",
