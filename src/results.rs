@@ -35,7 +35,8 @@ pub struct ScenarioResult {
     /// The start of what it printed to stdout (often the learner's own debug prints).
     pub stdout: String,
     /// System-clock reads the learner's code made (time in scenarios is virtual); always 0 for
-    /// systems whose code legitimately waits in real time.
+    /// systems whose code legitimately waits in real time, and for scenarios that load the
+    /// reference solution beside the learner's.
     pub clock_reads: u64,
     /// For a worker that died mid-scenario, the step it was running, described.
     pub during: Option<String>,

@@ -230,9 +230,10 @@ impl Runner<'_> {
             seeded: scenario.body.is_seeded(),
             stderr: run.map(|r| r.stderr.text()).unwrap_or_default(),
             stdout: run.map(|r| r.stdout.text()).unwrap_or_default(),
-            // A pool's timed waits read the system clock by design: only count reads where every
-            // wait is virtual, so the note never blames a correct pool.
-            clock_reads: match scenario.body.system().waits_in_real_time() {
+            // A pool's timed waits read the system clock by design, and a scenario that loads the
+            // reference solution counts the reference's reads too: count reads only where they
+            // can only be the learner's, so the note never blames a correct solution.
+            clock_reads: match scenario.body.system().waits_in_real_time() || scenario.body.needs_reference() {
                 true => 0,
                 false => run.map_or(0, |r| r.clock_reads()),
             },

@@ -2,7 +2,7 @@
 //! buggy cache, drawn from a real bug class, fails the scenario aimed at its bug, including the
 //! bugs that only show under threads. Together the fixtures fail every scenario.
 
-use crate::support::{challenge, Grader};
+use crate::support::{alone, challenge, Grader};
 
 /// (fixture under tests/fixtures/buggy-lru, the scenarios that target its bug)
 const BUGGY: &[(&str, &[&str])] = &[
@@ -71,6 +71,7 @@ fn each_buggy_cache_fails_the_scenario_aimed_at_its_bug() {
 
 #[test]
 fn a_non_linearizable_history_is_shown_as_its_smallest_failing_piece() {
+    let _alone = alone();
     let run = challenge(&["test", "2", "--solution", &path("split-put"), "--format", "json"]);
     let doc = run.json();
     let scenario = doc["submissions"][0]["scenarios"]

@@ -1,8 +1,10 @@
 //! Running the real `challenge` binary from tests, with one build cache shared by every test (so
 //! the harness and each fixture compile once per machine, not once per test).
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{PoisonError, RwLock, RwLockWriteGuard};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -53,8 +55,37 @@ pub fn command(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// Runs `cmd` to completion.
+/// The machine, shared by tests that only need it to run, held alone by tests whose verdicts
+/// depend on threads really overlapping or on real-time deadlines: on two cores, a race that
+/// shows when a grade has the cores to itself can vanish while other tests' workers run.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    /// Whether this test thread holds the machine alone (its own runs then need no share).
+    static ALONE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The machine to this test alone, until dropped.
+pub struct Alone {
+    _guard: RwLockWriteGuard<'static, ()>,
+}
+
+/// Waits until no other test runs the binary, then keeps it so until the guard drops.
+pub fn alone() -> Alone {
+    let guard = MACHINE.write().unwrap_or_else(PoisonError::into_inner);
+    ALONE.with(|a| a.set(true));
+    Alone { _guard: guard }
+}
+
+impl Drop for Alone {
+    fn drop(&mut self) {
+        ALONE.with(|a| a.set(false));
+    }
+}
+
+/// Runs `cmd` to completion, sharing the machine with other tests unless this one holds it alone.
 pub fn run(mut cmd: Command) -> Run {
+    let _shared = (!ALONE.with(Cell::get)).then(|| MACHINE.read().unwrap_or_else(PoisonError::into_inner));
     let out = cmd.output().expect("run the challenge binary");
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -142,6 +173,7 @@ impl Grader<'_> {
 
     /// The reference solution earns every point, at level 5, on at least `scenarios` scenarios.
     pub fn assert_reference_scores_full_marks(&self, scenarios: usize) {
+        let _alone = alone();
         let run = challenge(&["grade", &format!("solutions/{}", self.dir), "--format", "json"]);
         assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
         let doc = run.json();
@@ -169,6 +201,7 @@ impl Grader<'_> {
     /// concurrency-only bug fails no sequential scenario; and every scenario is failed by some
     /// fixture, since a grader that passes everything proves nothing.
     pub fn assert_fixtures_fail_their_aimed_scenarios(&self) {
+        let _alone = alone();
         let paths: Vec<String> =
             self.buggy.iter().map(|(name, _)| self.fixture(name)).chain([self.fixture("correct")]).collect();
         let mut args = vec!["grade", "--challenge", self.number, "--format", "json"];
@@ -199,6 +232,7 @@ impl Grader<'_> {
 
     /// One scenario of a `challenge test` run of fixture `name`, as JSON.
     pub fn tested(&self, name: &str, scenario: &str) -> serde_json::Value {
+        let _alone = alone();
         let doc = challenge(&["test", self.number, "--solution", &self.fixture(name), "--format", "json"]).json();
         doc["submissions"][0]["scenarios"]
             .as_array()
