@@ -193,7 +193,7 @@ pub enum Observation {
     },
     /// A concurrent run's whole history, and the queue's state when it ended.
     History {
-        /// Every event, in stamp order.
+        /// Every event, in the order the calls returned.
         events: Vec<Event>,
         /// Messages enqueued.
         enqueued: u64,

@@ -301,7 +301,10 @@ fn finish(
         panic = panic.or(log.panic);
         events.extend(log.events);
     }
-    events.sort_by_key(|e| (e.call, e.ret));
+    // In the order calls returned: within a round no call may legitimately act on a message
+    // another call has not finished with, so two receives that overlap and both delivered one
+    // message show as a second delivery during a lease, not as a misnumbered attempt.
+    events.sort_by_key(|e| (e.ret, e.call));
     let (stats, dead) = match (queue.stats(), queue.dead_letters()) {
         (Ok(stats), Ok(dead)) => (Some(stats), marked(dead, payload_of)),
         (Err(message), _) | (_, Err(message)) => {
