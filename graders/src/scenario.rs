@@ -316,6 +316,44 @@ pub struct SpecProblem {
     pub message: String,
 }
 
+/// Implements [`Progress`] for a system's `Observation` enum, whose `StepStarted { index, at }` and
+/// `Step { index, .. }` variants (and, with `phase`, `Phase { what }`) every system spells alike.
+macro_rules! progress {
+    ($observation:ty) => {
+        $crate::scenario::progress!(@steps $observation, {});
+    };
+    ($observation:ty, phase) => {
+        $crate::scenario::progress!(@steps $observation, {
+            fn phase(&self) -> Option<&str> {
+                match self {
+                    Self::Phase { what } => Some(what),
+                    _ => None,
+                }
+            }
+        });
+    };
+    (@steps $observation:ty, { $($phase:tt)* }) => {
+        impl $crate::scenario::Progress for $observation {
+            fn step_started(&self) -> Option<(usize, $crate::Nanos)> {
+                match self {
+                    Self::StepStarted { index, at } => Some((*index, *at)),
+                    _ => None,
+                }
+            }
+
+            fn step_finished(&self) -> Option<usize> {
+                match self {
+                    Self::Step { index, .. } => Some(*index),
+                    _ => None,
+                }
+            }
+
+            $($phase)*
+        }
+    };
+}
+pub(crate) use progress;
+
 /// What a system's observations say about progress, so that one function can name what a worker
 /// that died or hung was doing.
 pub(crate) trait Progress {

@@ -227,25 +227,4 @@ pub enum Observation {
 }
 
 
-impl crate::scenario::Progress for Observation {
-    fn step_started(&self) -> Option<(usize, Nanos)> {
-        match self {
-            Observation::StepStarted { index, at } => Some((*index, *at)),
-            _ => None,
-        }
-    }
-
-    fn step_finished(&self) -> Option<usize> {
-        match self {
-            Observation::Step { index, .. } => Some(*index),
-            _ => None,
-        }
-    }
-
-    fn phase(&self) -> Option<&str> {
-        match self {
-            Observation::Phase { what } => Some(what),
-            _ => None,
-        }
-    }
-}
+crate::scenario::progress!(Observation, phase);

@@ -116,18 +116,4 @@ pub struct Round {
 }
 
 
-impl crate::scenario::Progress for Observation {
-    fn step_started(&self) -> Option<(usize, Nanos)> {
-        match self {
-            Observation::StepStarted { index, at } => Some((*index, *at)),
-            _ => None,
-        }
-    }
-
-    fn step_finished(&self) -> Option<usize> {
-        match self {
-            Observation::Step { index, .. } => Some(*index),
-            _ => None,
-        }
-    }
-}
+crate::scenario::progress!(Observation);
