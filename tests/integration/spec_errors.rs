@@ -77,11 +77,43 @@ fn cache_scenarios_name_the_step_and_the_fix() {
         ("keys = [1, 3, 4], expect = [10, 30, 40]", "keys = [1, 3, 4], expect = [10, 30]", &["2 results for 3 keys"]),
         ("config = { capacity = 3 }", "config = { capacity = 0 }", &["capacity = 0 is out of range"]),
     ];
+    assert_each_names_its_line("02-lru-cache", cases);
+}
+
+#[test]
+fn pool_scenarios_name_the_step_and_the_fix() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("config = { max-size = 3 }", "config = { max-size = 0 }", &["max-size = 0 is out of range: use 1 to 1024"]),
+        (
+            "{ op = \"release\", conn = \"a\" },\n  { op = \"release\", conn = \"b\" },\n  { op = \"acquire\", as = \"c\"",
+            "{ op = \"release\", conn = \"z\" },\n  { op = \"release\", conn = \"b\" },\n  { op = \"acquire\", as = \"c\"",
+            &["conn = \"z\" names no earlier acquire"],
+        ),
+        ("{ at = \"0s\", op = \"factory\", connect = \"fail\" }", "{ at = \"0s\", op = \"factory\", connect = \"explode\" }", &["\"explode\" is not a factory behaviour", "\"slow 50ms\""]),
+        ("timeout = \"30ms\", expect = \"timeout\"", "timeout = \"5m\", expect = \"timeout\"", &["timeout = \"5m\" is real waiting time"]),
+    ];
+    assert_each_names_its_line("03-connection-pool", cases);
+}
+
+#[test]
+fn queue_scenarios_name_the_step_and_the_fix() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("max-attempts = 3, backoff-base = \"10s\", backoff-max = \"1m\" }", "max-attempts = 0, backoff-base = \"10s\", backoff-max = \"1m\" }", &["max-attempts = 0 is out of range"]),
+        ("{ op = \"ack\", delivery = \"d1\", expect = \"ok\" }", "{ op = \"ack\", delivery = \"dx\", expect = \"ok\" }", &["delivery = \"dx\" names no earlier delivery"]),
+        ("{ at = \"1m\", op = \"redrive\", ids = [1], expect = 1 }", "{ at = \"1m\", op = \"redrive\", expect = 1 }", &["redrive needs ids = [1, 2] or all = true"]),
+        ("{ op = \"stats\", expect = { dead = 1, ready = 1 } }", "{ op = \"stats\", expect = { dead = 1, redy = 1 } }", &["unknown field `redy`"]),
+    ];
+    assert_each_names_its_line("04-dead-letter-queue", cases);
+}
+
+/// Each case breaks the real spec of `challenge` once; the error must name the file and the line
+/// of the change, and contain every word given.
+fn assert_each_names_its_line(challenge: &str, cases: &[(&str, &str, &[&str])]) {
     for (from, to, words) in cases {
         let temp = tempfile::tempdir().unwrap();
-        let (stderr, code, line) = broken_in(temp.path(), "02-lru-cache", from, to);
+        let (stderr, code, line) = broken_in(temp.path(), challenge, from, to);
         assert_eq!(code, 2, "{to}: {stderr}");
-        assert!(stderr.contains(&format!("02-lru-cache/challenge.toml:{line}:")), "file and line {line}: {stderr}");
+        assert!(stderr.contains(&format!("{challenge}/challenge.toml:{line}:")), "file and line {line}: {stderr}");
         for w in *words {
             assert!(stderr.contains(w), "{w:?} missing from: {stderr}");
         }
