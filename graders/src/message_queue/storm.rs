@@ -324,23 +324,7 @@ fn no_failure(queue: &Queue, seed: u64, messages: u64, consumers: u32) -> Observ
     // receives all contend for full batches; the rest arrive while they run.
     let prefilled = messages / 2;
     let mut first = Log::default();
-    {
-        let mut map = payloads.lock().unwrap();
-        for n in 0..prefilled {
-            let bytes = payload(seed, n);
-            let (call, result, ret) = rec.stamped(|| queue.enqueue(&bytes, None));
-            match result {
-                Ok(id) => {
-                    first.push((call, ret), 0, at, id, EventKind::Enqueued);
-                    map.insert(id, bytes);
-                }
-                Err(message) => {
-                    first.panic = Some(message);
-                    break;
-                }
-            }
-        }
-    }
+    payloads.lock().unwrap().extend(enqueue_all(queue, &rec, &mut first, at, seed, prefilled));
     let logs: Vec<Log> = std::thread::scope(|scope| {
         let producer = scope.spawn(|| {
             let mut log = Log::default();
