@@ -583,3 +583,147 @@ pub struct MessageQueueTable {
     /// Frees the queue with the plugin's allocator.
     pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
 }
+
+/// Entry symbol of a migration runner plugin. It returns `&'static MigrationRunnerTable`.
+pub const MIGRATION_RUNNER_SYMBOL: &str = "challenge_migration_runner_v1";
+
+/// The signature of [`MIGRATION_RUNNER_SYMBOL`].
+pub type MigrationRunnerEntry = extern "C" fn() -> &'static MigrationRunnerTable;
+
+/// A runner configuration as it crosses the boundary.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MigratorConfigC {
+    /// `allow_out_of_order`.
+    pub allow_out_of_order: bool,
+    /// `busy_timeout`, in nanoseconds of real time.
+    pub busy_timeout_nanos: u64,
+}
+
+/// One migration as it crosses the boundary, borrowed for one call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MigrationC {
+    /// Its version.
+    pub version: u64,
+    /// Its name.
+    pub name: Str,
+    /// Its up SQL.
+    pub up: Str,
+    /// Whether it has a down.
+    pub has_down: bool,
+    /// Its down SQL (empty without one).
+    pub down: Str,
+    /// Run outside a transaction.
+    pub no_transaction: bool,
+}
+
+/// The code's migrations, borrowed for one call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MigrationsC {
+    /// First migration.
+    pub ptr: *const MigrationC,
+    /// How many.
+    pub len: usize,
+}
+
+/// [`MigrateErrorC::kind`] values, one per `MigrateError` variant, in its order.
+pub const MIGRATE_DUPLICATE_VERSION: u32 = 0;
+/// `Dirty(version)`.
+pub const MIGRATE_DIRTY: u32 = 1;
+/// `DatabaseAhead { applied: version, latest: other }`.
+pub const MIGRATE_DATABASE_AHEAD: u32 = 2;
+/// `MissingMigration(version)`.
+pub const MIGRATE_MISSING_MIGRATION: u32 = 3;
+/// `ChecksumMismatch { version, applied: first, local: second }`.
+pub const MIGRATE_CHECKSUM_MISMATCH: u32 = 4;
+/// `OutOfOrder { version, applied: other }`.
+pub const MIGRATE_OUT_OF_ORDER: u32 = 5;
+/// `MissingDown(version)`.
+pub const MIGRATE_MISSING_DOWN: u32 = 6;
+/// `Failed { version, message: first }`.
+pub const MIGRATE_FAILED: u32 = 7;
+/// `Locked`.
+pub const MIGRATE_LOCKED: u32 = 8;
+/// `Database(first)`.
+pub const MIGRATE_DATABASE: u32 = 9;
+
+/// A `MigrateError` as it crosses the boundary; the strings are borrowed for the `error` call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MigrateErrorC {
+    /// Which error (`MIGRATE_*`).
+    pub kind: u32,
+    /// The version it names, or 0.
+    pub version: u64,
+    /// Its second number, or 0.
+    pub other: u64,
+    /// Its first string, or empty.
+    pub first: Str,
+    /// Its second string, or empty.
+    pub second: Str,
+}
+
+/// [`OutcomeSinkC::version`] lists: what `migrate`, `rollback` and `repair` return.
+pub const LIST_RESULT: u32 = 0;
+/// `MigrationStatus::applied`.
+pub const LIST_APPLIED: u32 = 1;
+/// `MigrationStatus::pending`.
+pub const LIST_PENDING: u32 = 2;
+/// `MigrationStatus::mismatched`.
+pub const LIST_MISMATCHED: u32 = 3;
+/// `MigrationStatus::missing`.
+pub const LIST_MISSING: u32 = 4;
+/// `MigrationStatus::failed`.
+pub const LIST_FAILED: u32 = 5;
+
+/// The host's collector for one call's outcome: versions pushed one at a time into lists, or
+/// one error. The host copies everything before returning.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct OutcomeSinkC {
+    /// Opaque host state.
+    pub ctx: *mut c_void,
+    /// Appends `version` to list `list` (`LIST_*`).
+    pub version: extern "C" fn(ctx: *mut c_void, list: u32, version: u64),
+    /// Records the call's error.
+    pub error: extern "C" fn(ctx: *mut c_void, error: &MigrateErrorC),
+}
+
+/// The function table a migration runner plugin exports. Each call's outcome goes to its sink;
+/// [`STATUS_OK`] means the call returned (with an `Ok` or an `Err`).
+#[repr(C)]
+pub struct MigrationRunnerTable {
+    /// Checked before any call.
+    pub header: AbiHeader,
+    /// Builds a runner; writes an opaque pointer owned by the plugin.
+    pub create: extern "C" fn(host: *const HostApi, config: MigratorConfigC, out: *mut *mut c_void) -> Status,
+    /// `migrate(db, migrations, target)`; `has_target = false` means the latest.
+    pub migrate: extern "C" fn(
+        host: *const HostApi,
+        this: *const c_void,
+        db: Str,
+        migrations: MigrationsC,
+        has_target: bool,
+        target: u64,
+        sink: OutcomeSinkC,
+    ) -> Status,
+    /// `rollback(db, migrations, to)`.
+    pub rollback: extern "C" fn(
+        host: *const HostApi,
+        this: *const c_void,
+        db: Str,
+        migrations: MigrationsC,
+        to: u64,
+        sink: OutcomeSinkC,
+    ) -> Status,
+    /// `status(db, migrations)`.
+    pub status:
+        extern "C" fn(host: *const HostApi, this: *const c_void, db: Str, migrations: MigrationsC, sink: OutcomeSinkC) -> Status,
+    /// `repair(db, migrations)`.
+    pub repair:
+        extern "C" fn(host: *const HostApi, this: *const c_void, db: Str, migrations: MigrationsC, sink: OutcomeSinkC) -> Status,
+    /// Frees the runner with the plugin's allocator.
+    pub destroy: extern "C" fn(host: *const HostApi, this: *mut c_void) -> Status,
+}

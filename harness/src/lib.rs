@@ -25,6 +25,7 @@ mod connection_pool;
 pub mod ffi;
 mod lru_cache;
 mod message_queue;
+mod migrations;
 mod rate_limiter;
 #[doc(hidden)]
 pub mod shim;
@@ -37,6 +38,7 @@ pub use lru_cache::{CacheConfig, CacheMetrics, LruCache};
 pub use message_queue::{
     DeadLetter, DeadReason, Delivery, LeaseToken, MessageQueue, QueueConfig, QueueStats, StaleLease,
 };
+pub use migrations::{MigrateError, Migration, MigrationRunner, MigrationStatus, MigratorConfig, HISTORY_TABLE};
 pub use rate_limiter::{Algorithm, CostExceedsCapacity, Decision, RateLimiter, RateLimiterConfig};
 
 /// Exports a [`RateLimiter`] implementation so the grader can load it.
@@ -98,6 +100,22 @@ macro_rules! export_message_queue {
         #[unsafe(no_mangle)]
         pub extern "C" fn challenge_message_queue_v1() -> &'static $crate::ffi::MessageQueueTable {
             static TABLE: $crate::ffi::MessageQueueTable = $crate::shim::message_queue_table::<$ty>();
+            &TABLE
+        }
+    };
+}
+
+/// Exports a [`MigrationRunner`] implementation so the grader can load it.
+///
+/// Call it once, at the top level of your crate's `lib.rs`, with your type:
+/// `challenge_harness::export_migration_runner!(MyRunner);`. It defines the entry symbol
+/// `challenge_migration_runner_v1`; your `Cargo.toml` must say `crate-type = ["cdylib"]`.
+#[macro_export]
+macro_rules! export_migration_runner {
+    ($ty:ty) => {
+        #[unsafe(no_mangle)]
+        pub extern "C" fn challenge_migration_runner_v1() -> &'static $crate::ffi::MigrationRunnerTable {
+            static TABLE: $crate::ffi::MigrationRunnerTable = $crate::shim::migration_runner_table::<$ty>();
             &TABLE
         }
     };

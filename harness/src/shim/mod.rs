@@ -8,9 +8,11 @@ mod connection_pool;
 mod guard;
 mod lru_cache;
 mod message_queue;
+mod migrations;
 mod rate_limiter;
 
 pub use connection_pool::connection_pool_table;
 pub use lru_cache::lru_cache_table;
 pub use message_queue::message_queue_table;
+pub use migrations::migration_runner_table;
 pub use rate_limiter::rate_limiter_table;
