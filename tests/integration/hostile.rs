@@ -8,7 +8,11 @@ use crate::support::{challenge, fixture, verdict};
 const HOSTILE: &[(&str, &str, &str)] = &[
     ("panic", "panic", "hostile panic"),
     ("infinite-loop", "timeout", "infinite loop"),
+    ("panic-abort", "panic", "hostile panic that cannot unwind"),
     ("abort", "crash", "SIGABRT"),
+    ("deadlock", "timeout", "deadlock"),
+    ("segfault", "crash", "segmentation fault (SIGSEGV)"),
+    ("main-stack-overflow", "crash", "stack overflow"),
     ("exit-zero", "exited", "std::process::exit"),
     ("stdout-flood", "output-limit", "printed more than"),
     ("memory-bomb", "memory-limit", "ran out of memory"),
