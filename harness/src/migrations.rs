@@ -181,6 +181,19 @@ impl std::error::Error for MigrateError {}
 ///   exactly once: the one that loses waits for the winner and then finds nothing to do, or
 ///   returns [`MigrateError::Locked`].
 /// - **Time.** `applied_at` is [`Clock::now_nanos`] when the migration starts.
+/// - **Nothing changes on a refusal.** When `migrate` or `rollback` returns any error but
+///   `Failed` or `Locked`, and whenever there is nothing to do, the file is byte-for-byte what
+///   it was (not even the history table is created). `status` never writes; `repair` writes only
+///   when it has rows to delete.
+/// - **`target`** only limits what is applied: a target below the highest applied version applies
+///   nothing (it never reverts). The checks use the code's highest version, not the target.
+/// - **Failure.** A transactional migration that fails (its SQL or its history row) is rolled
+///   back whole. A no-transaction one keeps the statements that ran before the failing one, and
+///   gets a history row with `success = 0` (its `applied_at`, `execution_nanos` 0).
+/// - **`status`** puts each version in exactly one list: a row with `success = 0` is `failed`
+///   (whether or not the code has it); a successful row is `missing` if the code lacks it,
+///   `mismatched` if its checksum differs, `applied` otherwise; a version of the code with no row
+///   is `pending`. A database without the history table has everything pending.
 ///
 /// Every connection should enable `PRAGMA foreign_keys = ON` (outside any transaction), since
 /// the schemas you migrate rely on them.
