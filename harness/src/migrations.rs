@@ -185,6 +185,8 @@ impl std::error::Error for MigrateError {}
 ///   `Failed` or `Locked`, and whenever there is nothing to do, the file is byte-for-byte what
 ///   it was (not even the history table is created). `status` never writes; `repair` writes only
 ///   when it has rows to delete.
+/// - **The history table** is created (if absent) before the first migration you apply runs, so
+///   a migration may refer to it (a trigger on it, say).
 /// - **`target`** only limits what is applied: a target below the highest applied version applies
 ///   nothing (it never reverts). The checks use the code's highest version, not the target.
 /// - **Failure.** A transactional migration that fails (its SQL or its history row) is rolled
