@@ -11,6 +11,7 @@ mod judgement;
 pub mod linearizability;
 pub mod lru_cache;
 pub mod message_queue;
+pub mod migrations;
 mod nanos;
 pub mod plugin;
 pub mod rate_limiter;

@@ -103,3 +103,9 @@ impl HasHeader for challenge_harness::ffi::MessageQueueTable {
         &self.header
     }
 }
+
+impl HasHeader for challenge_harness::ffi::MigrationRunnerTable {
+    fn header(&self) -> &AbiHeader {
+        &self.header
+    }
+}

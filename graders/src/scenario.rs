@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::judgement::Judgement;
-use crate::{connection_pool, lru_cache, message_queue, rate_limiter};
+use crate::{connection_pool, lru_cache, message_queue, migrations, rate_limiter};
 
 /// A system a challenge can grade; `system = "rate-limiter"` in `challenge.toml`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -20,11 +20,14 @@ pub enum System {
     ConnectionPool,
     /// Challenge 4.
     MessageQueue,
+    /// Challenge 5.
+    Migrations,
 }
 
 impl System {
     /// Every system, for error messages that list the choices.
-    pub const ALL: [System; 4] = [System::RateLimiter, System::LruCache, System::ConnectionPool, System::MessageQueue];
+    pub const ALL: [System; 5] =
+        [System::RateLimiter, System::LruCache, System::ConnectionPool, System::MessageQueue, System::Migrations];
 
     /// The name authors write.
     pub fn name(self) -> &'static str {
@@ -33,6 +36,7 @@ impl System {
             System::LruCache => "lru-cache",
             System::ConnectionPool => "connection-pool",
             System::MessageQueue => "message-queue",
+            System::Migrations => "migrations",
         }
     }
 
@@ -49,6 +53,9 @@ impl System {
             System::MessageQueue => {
                 (challenge_harness::ffi::MESSAGE_QUEUE_SYMBOL, "challenge_harness::export_message_queue!")
             }
+            System::Migrations => {
+                (challenge_harness::ffi::MIGRATION_RUNNER_SYMBOL, "challenge_harness::export_migration_runner!")
+            }
         }
     }
 
@@ -57,7 +64,8 @@ impl System {
     pub fn waits_in_real_time(self) -> bool {
         match self {
             System::RateLimiter | System::LruCache | System::MessageQueue => false,
-            System::ConnectionPool => true,
+            // SQLite's busy handler sleeps in real time while another runner holds the file.
+            System::ConnectionPool | System::Migrations => true,
         }
     }
 }
@@ -79,6 +87,8 @@ pub enum ScenarioBody {
     ConnectionPool(connection_pool::Scenario),
     /// A message queue scenario.
     MessageQueue(message_queue::Scenario),
+    /// A migration runner scenario.
+    Migrations(migrations::Scenario),
 }
 
 /// What one scenario's worker observed, per system.
@@ -92,6 +102,8 @@ pub enum Observation {
     ConnectionPool(connection_pool::Observation),
     /// From a message queue scenario.
     MessageQueue(message_queue::Observation),
+    /// From a migration runner scenario.
+    Migrations(migrations::Observation),
 }
 
 impl ScenarioBody {
@@ -109,6 +121,7 @@ impl ScenarioBody {
                 connection_pool::parse(config, steps, check).map(ScenarioBody::ConnectionPool)
             }
             System::MessageQueue => message_queue::parse(config, steps, check).map(ScenarioBody::MessageQueue),
+            System::Migrations => migrations::parse(config, steps, check).map(ScenarioBody::Migrations),
         }
     }
 
@@ -119,6 +132,7 @@ impl ScenarioBody {
             ScenarioBody::LruCache(_) => System::LruCache,
             ScenarioBody::ConnectionPool(_) => System::ConnectionPool,
             ScenarioBody::MessageQueue(_) => System::MessageQueue,
+            ScenarioBody::Migrations(_) => System::Migrations,
         }
     }
 
@@ -129,6 +143,7 @@ impl ScenarioBody {
             ScenarioBody::LruCache(s) => s.needs_reference(),
             ScenarioBody::ConnectionPool(s) => s.needs_reference(),
             ScenarioBody::MessageQueue(s) => s.needs_reference(),
+            ScenarioBody::Migrations(s) => s.needs_reference(),
         }
     }
 
@@ -139,6 +154,7 @@ impl ScenarioBody {
             ScenarioBody::LruCache(s) => s.is_seeded(),
             ScenarioBody::ConnectionPool(s) => s.is_seeded(),
             ScenarioBody::MessageQueue(s) => s.is_seeded(),
+            ScenarioBody::Migrations(s) => s.is_seeded(),
         }
     }
 
@@ -146,15 +162,16 @@ impl ScenarioBody {
     pub fn interrupted(&self, observations: &[Observation]) -> Option<String> {
         match self {
             ScenarioBody::RateLimiter(scenario) => {
-                rate_limiter::interrupted(scenario, &rate_limiter_observations(observations))
+                rate_limiter::interrupted(scenario, &own!(observations, RateLimiter))
             }
-            ScenarioBody::LruCache(scenario) => lru_cache::interrupted(scenario, &lru_cache_observations(observations)),
+            ScenarioBody::LruCache(scenario) => lru_cache::interrupted(scenario, &own!(observations, LruCache)),
             ScenarioBody::ConnectionPool(scenario) => {
-                connection_pool::interrupted(scenario, &connection_pool_observations(observations))
+                connection_pool::interrupted(scenario, &own!(observations, ConnectionPool))
             }
             ScenarioBody::MessageQueue(scenario) => {
-                message_queue::interrupted(scenario, &message_queue_observations(observations))
+                message_queue::interrupted(scenario, &own!(observations, MessageQueue))
             }
+            ScenarioBody::Migrations(scenario) => migrations::interrupted(scenario, &own!(observations, Migrations)),
         }
     }
 
@@ -162,63 +179,34 @@ impl ScenarioBody {
     pub fn judge(&self, seed: u64, observations: &[Observation]) -> Judgement {
         match self {
             ScenarioBody::RateLimiter(scenario) => {
-                rate_limiter::judge(scenario, seed, &rate_limiter_observations(observations))
+                rate_limiter::judge(scenario, seed, &own!(observations, RateLimiter))
             }
-            ScenarioBody::LruCache(scenario) => lru_cache::judge(scenario, seed, &lru_cache_observations(observations)),
+            ScenarioBody::LruCache(scenario) => lru_cache::judge(scenario, seed, &own!(observations, LruCache)),
             ScenarioBody::ConnectionPool(scenario) => {
-                connection_pool::judge(scenario, seed, &connection_pool_observations(observations))
+                connection_pool::judge(scenario, seed, &own!(observations, ConnectionPool))
             }
             ScenarioBody::MessageQueue(scenario) => {
-                message_queue::judge(scenario, seed, &message_queue_observations(observations))
+                message_queue::judge(scenario, seed, &own!(observations, MessageQueue))
             }
+            ScenarioBody::Migrations(scenario) => migrations::judge(scenario, seed, &own!(observations, Migrations)),
         }
     }
 }
 
-/// The rate limiter's own observations out of a worker's (a worker runs one system, so there
-/// are no others).
-fn rate_limiter_observations(observations: &[Observation]) -> Vec<rate_limiter::Observation> {
-    observations
-        .iter()
-        .filter_map(|o| match o {
-            Observation::RateLimiter(o) => Some(o.clone()),
-            Observation::LruCache(_) | Observation::ConnectionPool(_) | Observation::MessageQueue(_) => None,
-        })
-        .collect()
+/// One system's own observations out of a worker's: a worker runs one system, so there are no
+/// others, and a variant of another system is skipped.
+macro_rules! own {
+    ($observations:expr, $variant:ident) => {
+        $observations
+            .iter()
+            .filter_map(|o| match o {
+                Observation::$variant(o) => Some(o.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
 }
-
-/// The cache's own observations out of a worker's.
-fn lru_cache_observations(observations: &[Observation]) -> Vec<lru_cache::Observation> {
-    observations
-        .iter()
-        .filter_map(|o| match o {
-            Observation::LruCache(o) => Some(o.clone()),
-            Observation::RateLimiter(_) | Observation::ConnectionPool(_) | Observation::MessageQueue(_) => None,
-        })
-        .collect()
-}
-
-/// The pool's own observations out of a worker's.
-fn connection_pool_observations(observations: &[Observation]) -> Vec<connection_pool::Observation> {
-    observations
-        .iter()
-        .filter_map(|o| match o {
-            Observation::ConnectionPool(o) => Some(o.clone()),
-            Observation::RateLimiter(_) | Observation::LruCache(_) | Observation::MessageQueue(_) => None,
-        })
-        .collect()
-}
-
-/// The queue's own observations out of a worker's.
-fn message_queue_observations(observations: &[Observation]) -> Vec<message_queue::Observation> {
-    observations
-        .iter()
-        .filter_map(|o| match o {
-            Observation::MessageQueue(o) => Some(o.clone()),
-            Observation::RateLimiter(_) | Observation::LruCache(_) | Observation::ConnectionPool(_) => None,
-        })
-        .collect()
-}
+use own;
 
 /// A step script or a named check: the two shapes every system's scenarios take.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

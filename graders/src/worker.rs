@@ -1,15 +1,15 @@
 //! What runs inside the worker process: load the plugin(s), drive the scenario, emit records.
 
 use challenge_harness::ffi::{
-    ConnectionPoolTable, LruCacheTable, MessageQueueTable, RateLimiterTable, CONNECTION_POOL_SYMBOL, LRU_CACHE_SYMBOL,
-    MESSAGE_QUEUE_SYMBOL, RATE_LIMITER_SYMBOL,
+    ConnectionPoolTable, LruCacheTable, MessageQueueTable, MigrationRunnerTable, RateLimiterTable,
+    CONNECTION_POOL_SYMBOL, LRU_CACHE_SYMBOL, MESSAGE_QUEUE_SYMBOL, MIGRATION_RUNNER_SYMBOL, RATE_LIMITER_SYMBOL,
 };
 
 use crate::host::Host;
 use crate::plugin::{load_table, HasHeader, LoadProblem};
 use crate::scenario::{Observation, ScenarioBody, System};
 use crate::wire::{Job, Record, Task};
-use crate::{connection_pool, lru_cache, message_queue, rate_limiter};
+use crate::{connection_pool, lru_cache, message_queue, migrations, rate_limiter};
 
 /// Runs `job`, sending every record to `emit`, ending with `Done` unless the learner's code takes
 /// the process down first.
@@ -44,6 +44,13 @@ pub unsafe fn run_job(job: &Job, emit: &mut dyn FnMut(Record)) {
             let mut observe = |o| emit(Record::Observation(Observation::MessageQueue(o)));
             message_queue::drive(learner, reference, Host::leak(), scenario, job.seed, &mut observe)
         }),
+        System::Migrations => {
+            run::<MigrationRunnerTable>(job, MIGRATION_RUNNER_SYMBOL, emit, |learner, reference, emit| {
+                let Task::Run { scenario: ScenarioBody::Migrations(scenario) } = &job.task else { return Ok(()) };
+                let mut observe = |o| emit(Record::Observation(Observation::Migrations(o)));
+                migrations::drive(learner, reference, Host::leak(), scenario, job.seed, &mut observe)
+            })
+        }
     }
 }
 

@@ -53,9 +53,9 @@ fn sources(system: System) -> Option<Sources> {
             solution_manifest: include_str!("scaffold/lru-cache/solution.toml"),
             solution_lib: include_str!("scaffold/lru-cache/solution.rs"),
         },
-        // Its grader's scenarios need threads and a scripted factory; the challenge itself is
-        // the example to copy.
-        System::ConnectionPool | System::MessageQueue => return None,
+        // Their graders' scenarios need threads, a scripted factory or a database library; the
+        // challenge itself is the example to copy.
+        System::ConnectionPool | System::MessageQueue | System::Migrations => return None,
     })
 }
 
