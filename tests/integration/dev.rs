@@ -52,7 +52,7 @@ fn dev_check_passes_on_the_repository_catalogue() {
     assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "no problem lines, only the summary: {}", out.stdout);
-    assert!(lines[0].starts_with("catalogue ok: 4 challenges, "), "{}", out.stdout);
+    assert!(lines[0].starts_with("catalogue ok: 5 challenges, "), "{}", out.stdout);
     assert!(out.stderr.contains("01-rate-limiter reference solution: 25 of 25 pass"), "{}", out.stderr);
     assert!(out.stderr.contains("01-rate-limiter template: 0 of "), "{}", out.stderr);
     assert!(out.stderr.contains("02-lru-cache template: 0 of "), "{}", out.stderr);

@@ -13,6 +13,7 @@ mod install;
 mod learner;
 mod lru_cache;
 mod message_queue;
+mod migrations;
 mod output;
 mod spec_errors;
 mod watch;

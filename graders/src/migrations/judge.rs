@@ -294,11 +294,14 @@ fn race_problem(round: &Round, migrations: u32) -> Option<(String, String)> {
 }
 
 fn judge_timing(max_ratio: f64, observations: &[Observation]) -> Judgement {
-    let Some(Observation::Timing { apply_learner, apply_reference, validate_learner, validate_reference, problem }) =
+    let Some(Observation::Timing { apply_learner, apply_reference, validate_learner, validate_reference, problem, panic }) =
         observations.iter().find(|o| matches!(o, Observation::Timing { .. }))
     else {
         return Judgement::Fail(Failure::new("the performance check reported no timings"));
     };
+    if let Some(message) = panic {
+        return Judgement::Panic(PanicReport::new(message.clone()));
+    }
     if let Some(problem) = problem {
         let mut failure = Failure::new("the performance workload: trivial migrations on a fresh file, then again");
         failure.expected = "Ok with every version, then Ok([])".to_owned();

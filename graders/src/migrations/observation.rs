@@ -234,8 +234,10 @@ pub enum Observation {
         validate_learner: Vec<u64>,
         /// The reference's validate trials.
         validate_reference: Vec<u64>,
-        /// A panic or an error in the learner's runner.
+        /// A wrong result from the learner's runner.
         problem: Option<String>,
+        /// A panic in the learner's runner.
+        panic: Option<String>,
     },
 }
 

@@ -120,17 +120,21 @@ pub fn run(
                 for (side, table) in [learner, reference].into_iter().enumerate() {
                     let db = scratch.file(&format!("perf-{trial}-{side}.db"));
                     let runner = Runner::new(table, host, config)?;
-                    let timed = |expect_empty: bool| -> Result<u64, String> {
+                    // Err((message, whether it was a panic)).
+                    let timed = |expect_empty: bool| -> Result<u64, (String, bool)> {
                         let start = monotonic_nanos();
-                        let outcome = runner.migrate(&db, &code, None)?;
+                        let outcome = runner.migrate(&db, &code, None).map_err(|m| (m, true))?;
                         let nanos = monotonic_nanos() - start;
                         match outcome {
                             Outcome::Versions(v) if v.len() == (if expect_empty { 0 } else { code.len() }) => Ok(nanos),
-                            other => Err(format!(
-                                "migrate on {} trivial migrations ({}) returned {}",
-                                code.len(),
-                                if expect_empty { "all applied already" } else { "a fresh file" },
-                                other.describe()
+                            other => Err((
+                                format!(
+                                    "migrate on {} trivial migrations ({}) returned {}",
+                                    code.len(),
+                                    if expect_empty { "all applied already" } else { "a fresh file" },
+                                    other.describe()
+                                ),
+                                false,
                             )),
                         }
                     };
@@ -141,20 +145,24 @@ pub fn run(
                             apply[side].push(a);
                             validate[side].push(v);
                         }
-                        (0, Err(problem)) => {
-                            let [apply_learner, apply_reference] = apply;
-                            let [validate_learner, validate_reference] = validate;
-                            emit(Observation::Timing { apply_learner, apply_reference, validate_learner, validate_reference, problem: Some(problem) });
+                        (0, Err((message, panicked))) => {
+                            let (problem, panic) = if panicked { (None, Some(message)) } else { (Some(message), None) };
+                            emit(timing(apply, validate, problem, panic));
                             return Ok(());
                         }
-                        (_, Err(problem)) => return Err(format!("the reference failed: {problem}")),
+                        (_, Err((message, _))) => return Err(format!("the reference failed: {message}")),
                     }
                 }
             }
-            let [apply_learner, apply_reference] = apply;
-            let [validate_learner, validate_reference] = validate;
-            emit(Observation::Timing { apply_learner, apply_reference, validate_learner, validate_reference, problem: None });
+            emit(timing(apply, validate, None, None));
         }
     }
     Ok(())
+}
+
+/// The timing observation, from `[learner, reference]` trials of each phase.
+fn timing(apply: [Vec<u64>; 2], validate: [Vec<u64>; 2], problem: Option<String>, panic: Option<String>) -> Observation {
+    let [apply_learner, apply_reference] = apply;
+    let [validate_learner, validate_reference] = validate;
+    Observation::Timing { apply_learner, apply_reference, validate_learner, validate_reference, problem, panic }
 }
