@@ -40,6 +40,9 @@ pub struct ScenarioResult {
     pub clock_reads: u64,
     /// For a worker that died mid-scenario, the step it was running, described.
     pub during: Option<String>,
+    /// Processes the learner's code left running after its worker ended (a daemon), which the
+    /// grader killed.
+    pub strays: usize,
     /// What usually causes a failure here: the first sentence of the scenario's gentlest hint.
     pub usually: Option<String>,
 }
@@ -188,8 +191,19 @@ impl ScenarioResult {
             stdout: String::new(),
             clock_reads: 0,
             during: None,
+            strays: 0,
             usually: None,
         }
+    }
+
+    /// A note for code that left processes running: whatever the verdict, the learner should
+    /// know, and an instructor should see it in the export.
+    pub fn strays_note(&self) -> Option<String> {
+        (self.strays > 0).then(|| {
+            let n = self.strays;
+            let what = if n == 1 { "process" } else { "processes" };
+            format!("the grader killed {n} {what} your code left running after the scenario ended (do not start daemons or detached processes)")
+        })
     }
 
     /// A note for a failure in code that read the system clock, which is the likely cause. A

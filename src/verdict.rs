@@ -33,9 +33,14 @@ pub enum Verdict {
         /// Its exit code.
         code: i32,
     },
-    /// The scenario ran past its wall-clock or CPU limit.
+    /// The scenario ran past its wall-clock limit.
     Timeout {
         /// The wall-clock limit.
+        limit: Duration,
+    },
+    /// The worker's threads together used more CPU time than allowed (SIGXCPU).
+    CpuLimit {
+        /// The CPU-time limit.
         limit: Duration,
     },
     /// The worker ran out of address space.
@@ -87,6 +92,7 @@ impl Verdict {
             | Verdict::Crash { .. }
             | Verdict::Exited { .. }
             | Verdict::Timeout { .. }
+            | Verdict::CpuLimit { .. }
             | Verdict::MemoryLimit { .. }
             | Verdict::OutputLimit { .. }
             | Verdict::BuildError
@@ -104,6 +110,7 @@ impl Verdict {
             Verdict::Crash { .. } => "crash",
             Verdict::Exited { .. } => "exited",
             Verdict::Timeout { .. } => "timeout",
+            Verdict::CpuLimit { .. } => "cpu-limit",
             Verdict::MemoryLimit { .. } => "memory-limit",
             Verdict::OutputLimit { .. } => "output-limit",
             Verdict::BuildError => "build-error",
@@ -132,14 +139,19 @@ impl Verdict {
                 "the process exited with code {code} before the scenario finished: does your code call std::process::exit?"
             ),
             Verdict::Timeout { limit } => format!(
-                "no result within {}: look for an infinite loop, a deadlock, or a wait on real time that never comes (time here is virtual)",
+                "no result within {} (the wall-clock limit): look for an infinite loop, a deadlock, or a wait on real time that never comes (time here is virtual)",
                 humantime::format_duration(*limit)
             ),
-            Verdict::MemoryLimit { limit } => {
-                format!("ran out of memory (limit {} MiB): look for unbounded growth, such as state that is never pruned", limit >> 20)
-            }
+            Verdict::CpuLimit { limit } => format!(
+                "used more than {} of CPU time across its threads (the CPU-time limit): look for threads that spin, busy-wait loops, or a thread spawned per call",
+                humantime::format_duration(*limit)
+            ),
+            Verdict::MemoryLimit { limit } => format!(
+                "ran out of memory (the address-space limit, {} MiB): look for unbounded growth, such as state that is never pruned, or one huge allocation",
+                limit >> 20
+            ),
             Verdict::OutputLimit { limit } => {
-                format!("printed more than {} MiB: remove debug printing from hot paths", limit >> 20)
+                format!("printed more than {} MiB (the output limit): remove debug printing from hot paths", limit >> 20)
             }
             Verdict::BuildError => "the crate did not build, so this scenario did not run".to_owned(),
             Verdict::AbiMismatch { problem } => match problem {
@@ -194,7 +206,7 @@ impl Verdict {
         use std::os::unix::process::ExitStatusExt;
         let stderr = run.stderr.text();
         match (run.status.signal(), run.status.code()) {
-            (Some(libc::SIGXCPU), _) => Verdict::Timeout { limit: limits.wall },
+            (Some(libc::SIGXCPU), _) => Verdict::CpuLimit { limit: limits.cpu() },
             (Some(libc::SIGABRT), _) if stderr.contains("memory allocation of") => {
                 Verdict::MemoryLimit { limit: limits.address_space }
             }

@@ -53,6 +53,7 @@ fn outcome(verdict: &Verdict) -> Outcome {
         | Verdict::Crash { .. }
         | Verdict::Exited { .. }
         | Verdict::Timeout { .. }
+        | Verdict::CpuLimit { .. }
         | Verdict::MemoryLimit { .. }
         | Verdict::OutputLimit { .. }
         | Verdict::BuildError

@@ -22,6 +22,9 @@ pub(crate) fn message(r: &ScenarioResult) -> String {
     if let (Some(during), Visibility::Visible) = (&r.during, r.visibility) {
         message.push_str(&format!("; it was running {during}"));
     }
+    if let Some(note) = r.strays_note() {
+        message.push_str(&format!("; {note}"));
+    }
     // The number of clock reads is the learner's choice too: shown for visible scenarios only.
     match (r.visibility, r.clock_note()) {
         (Visibility::Visible, Some(note)) => format!("{message}; {note}"),
@@ -59,6 +62,7 @@ pub(crate) fn failure_text(r: &ScenarioResult) -> String {
         | Verdict::Crash { .. }
         | Verdict::Exited { .. }
         | Verdict::Timeout { .. }
+        | Verdict::CpuLimit { .. }
         | Verdict::MemoryLimit { .. }
         | Verdict::OutputLimit { .. }
         | Verdict::BuildError

@@ -570,6 +570,7 @@ mod tests {
             (Verdict::Crash { signal: libc::SIGABRT, cause: crate::verdict::CrashCause::Abort }, ""),
             (Verdict::Exited { code: 0 }, ""),
             (Verdict::Timeout { limit: Duration::from_secs(10) }, ""),
+            (Verdict::CpuLimit { limit: Duration::from_secs(20) }, ""),
             (Verdict::MemoryLimit { limit: 1 << 30 }, "memory allocation of 67108864 bytes failed\n"),
             (Verdict::OutputLimit { limit: 8 << 20 }, ""),
             (Verdict::AbiMismatch { problem: LoadProblem::MissingExport { symbol: "challenge_rate_limiter_v1".into() } }, ""),
@@ -617,18 +618,22 @@ mod tests {
 
 ✗ timeout (correctness, 0/2 points)
   Five permits per window.
-  no result within 10s: look for an infinite loop, a deadlock, or a wait on real time that never comes (time here is virtual)
+  no result within 10s (the wall-clock limit): look for an infinite loop, a deadlock, or a wait on real time that never comes (time here is virtual)
   it was running step 2 at t=1s: try_acquire(\"u1\", 1), which never returned
+
+✗ cpu-limit (correctness, 0/2 points)
+  Five permits per window.
+  used more than 20s of CPU time across its threads (the CPU-time limit): look for threads that spin, busy-wait loops, or a thread spawned per call
 
 ✗ memory-limit (correctness, 0/2 points)
   Five permits per window.
-  ran out of memory (limit 1024 MiB): look for unbounded growth, such as state that is never pruned
+  ran out of memory (the address-space limit, 1024 MiB): look for unbounded growth, such as state that is never pruned, or one huge allocation
   your code's stderr (first lines):
     memory allocation of 67108864 bytes failed
 
 ✗ output-limit (correctness, 0/2 points)
   Five permits per window.
-  printed more than 8 MiB: remove debug printing from hot paths
+  printed more than 8 MiB (the output limit): remove debug printing from hot paths
 
 ✗ abi-mismatch (correctness, 0/2 points)
   Five permits per window.

@@ -156,7 +156,8 @@ impl Runner<'_> {
     async fn probe(&self, spec: &ChallengeSpec, library: &Path) -> std::io::Result<Option<Verdict>> {
         let job =
             Job { learner: library.to_owned(), reference: None, seed: 0, task: Task::Probe { system: spec.system } };
-        let limits = Limits::for_timeout(Duration::from_secs(10));
+        let timeout = Duration::from_secs(10);
+        let limits = Limits::new(timeout, &crate::spec::ResourceLimits::defaults(timeout));
         let run = worker_process::run(&self.exe, &job, limits).await?;
         Ok(run.records.iter().find_map(|r| match r {
             Record::LoadFailed { problem, .. } => Some(Verdict::AbiMismatch { problem: problem.clone() }),
@@ -192,7 +193,7 @@ impl Runner<'_> {
             seed: scenario.seed,
             task: Task::Run { scenario: scenario.body.clone() },
         };
-        let limits = Limits::for_timeout(scenario.timeout);
+        let limits = Limits::new(scenario.timeout, &scenario.limits);
         let run = worker_process::run(&self.exe, &job, limits).await?;
         let verdict = Verdict::decide(&run, &scenario.body, scenario.seed, &limits);
         Ok(self.result(spec, scenario, verdict, Some(&run)))
@@ -206,6 +207,7 @@ impl Runner<'_> {
                 Verdict::Timeout { .. }
                 | Verdict::Crash { .. }
                 | Verdict::Exited { .. }
+                | Verdict::CpuLimit { .. }
                 | Verdict::MemoryLimit { .. }
                 | Verdict::OutputLimit { .. },
                 Some(run),
@@ -230,6 +232,7 @@ impl Runner<'_> {
             seeded: scenario.body.is_seeded(),
             stderr: run.map(|r| r.stderr.text()).unwrap_or_default(),
             stdout: run.map(|r| r.stdout.text()).unwrap_or_default(),
+            strays: run.map_or(0, |r| r.strays),
             // A pool's timed waits read the system clock by design, and a scenario that loads the
             // reference solution counts the reference's reads too: count reads only where they
             // can only be the learner's, so the note never blames a correct solution.

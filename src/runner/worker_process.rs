@@ -12,6 +12,8 @@ use challenge_graders::wire::{Job, Record, RECORD_FD};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Notify;
 
+use crate::spec::ResourceLimits;
+
 /// The limits one worker runs under.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -32,17 +34,23 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Limits for a scenario with wall-clock `timeout`.
-    pub fn for_timeout(timeout: Duration) -> Limits {
+    /// Limits for a worker with wall-clock `timeout` and the spec's other `resources`.
+    pub fn new(timeout: Duration, resources: &ResourceLimits) -> Limits {
         Limits {
             wall: timeout,
-            address_space: 1 << 30,
-            cpu_seconds: timeout.as_secs() + 5,
+            address_space: resources.memory,
+            // RLIMIT_CPU counts whole seconds: round up, so the limit is never below the spec's.
+            cpu_seconds: resources.cpu.as_nanos().div_ceil(1_000_000_000).max(1) as u64,
             file_size: 16 << 20,
             open_files: 256,
             output_kept: 16 << 10,
-            output_max: 8 << 20,
+            output_max: resources.output,
         }
+    }
+
+    /// The CPU-time limit in force.
+    pub fn cpu(&self) -> Duration {
+        Duration::from_secs(self.cpu_seconds)
     }
 }
 
@@ -88,6 +96,9 @@ pub struct WorkerRun {
     pub stderr: Captured,
     /// Wall time.
     pub elapsed: Duration,
+    /// Processes the learner's code left running outside the worker's process group, which the
+    /// grader found and killed after the worker ended.
+    pub strays: usize,
 }
 
 impl WorkerRun {
@@ -123,9 +134,13 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits) -> std::io::Result<Worke
     let (records_read, records_write) = pipe()?;
     let write_fd = records_write.as_raw_fd();
 
+    let token = worker_token();
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("__worker")
         .env_clear()
+        // Inherited by everything the worker starts, so what escapes its process group can
+        // still be found (see `sweep`).
+        .env(TOKEN_VAR, &token)
         // One malloc arena per thread would eat the address-space limit in reservations alone.
         .env("MALLOC_ARENA_MAX", "2")
         .env("RUST_BACKTRACE", "0")
@@ -165,11 +180,52 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits) -> std::io::Result<Worke
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
     let status = child.wait().await?;
+    let strays = sweep(&token);
     let elapsed = started.elapsed();
     let records = tokio::time::timeout(DRAIN_GRACE, records).await.ok().and_then(Result::ok).unwrap_or_default();
     let stdout = tokio::time::timeout(DRAIN_GRACE, stdout).await.ok().and_then(Result::ok).unwrap_or_default();
     let stderr = tokio::time::timeout(DRAIN_GRACE, stderr).await.ok().and_then(Result::ok).unwrap_or_default();
-    Ok(WorkerRun { records, ending, status, stdout, stderr, elapsed })
+    Ok(WorkerRun { records, ending, status, stdout, stderr, elapsed, strays })
+}
+
+/// The environment variable that marks a worker's processes.
+const TOKEN_VAR: &str = "CHALLENGE_WORKER";
+
+/// A value of [`TOKEN_VAR`] no other worker, in this grader or another, carries.
+fn worker_token() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Kills every process that still carries the worker's token in its environment: what the
+/// learner's code left behind outside the worker's process group (a daemon that called
+/// `setsid`). Passes repeat until one finds nothing, since a stray may fork while we look.
+/// Returns how many were killed. A process that replaced its environment escapes this; inside
+/// the bubblewrap sandbox, the worker's PID namespace takes everything down with it instead.
+fn sweep(token: &str) -> usize {
+    let needle = format!("{TOKEN_VAR}={token}\0");
+    let mut killed = 0;
+    for _ in 0..10 {
+        let Ok(entries) = std::fs::read_dir("/proc") else { return killed };
+        let mut found = 0;
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+            if environ.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                // SAFETY: signalling a process that carries our worker's token.
+                if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                    found += 1;
+                }
+            }
+        }
+        if found == 0 {
+            break;
+        }
+        killed += found;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    killed
 }
 
 /// Runs in the forked child before `exec`.

@@ -9,7 +9,9 @@ use challenge_graders::{Nanos, ScenarioBody, SpecPart, System};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::types::{ChallengeSpec, Criterion, Difficulty, Hint, Level, Rubric, ScenarioSpec, Visibility};
+use super::types::{
+    ChallengeSpec, Criterion, Difficulty, Hint, Level, ResourceLimits, Rubric, ScenarioSpec, Visibility,
+};
 
 /// The only spec format this tool reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -44,6 +46,16 @@ struct RawSpec {
     hints: Vec<Spanned<RawHint>>,
     #[serde(rename = "scenario")]
     scenarios: Vec<Spanned<RawScenario>>,
+    limits: Option<Spanned<RawLimits>>,
+}
+
+/// `[limits]`: every key optional.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLimits {
+    memory_mib: Option<u64>,
+    output_mib: Option<u64>,
+    cpu: Option<Nanos>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +153,7 @@ pub fn parse(path: &Path, source: &str) -> Result<ChallengeSpec, SpecError> {
 
     let rubric = resolve_rubric(raw.rubric, &fail, &line_of)?;
     let mut names = HashSet::new();
+    let limits = resolve_limits(raw.limits, &fail, &line_of)?;
     let mut scenarios = Vec::with_capacity(raw.scenarios.len());
     for spanned in raw.scenarios {
         let line = line_of(spanned.span());
@@ -157,9 +170,16 @@ pub fn parse(path: &Path, source: &str) -> Result<ChallengeSpec, SpecError> {
             return Err(here("points = 0 can never count; give it at least 1".to_owned()));
         }
         let body = resolve_body(raw.system, &s, &fail, &line_of)?;
+        let timeout = s.timeout.map_or(DEFAULT_TIMEOUT, |t| Duration::from_nanos(t.0));
+        let defaults = ResourceLimits::defaults(timeout);
         scenarios.push(ScenarioSpec {
             seed: s.seed.unwrap_or_else(|| challenge_harness::ffi::fnv1a(s.name.as_bytes())),
-            timeout: s.timeout.map_or(DEFAULT_TIMEOUT, |t| Duration::from_nanos(t.0)),
+            timeout,
+            limits: ResourceLimits {
+                memory: limits.memory.unwrap_or(defaults.memory),
+                cpu: limits.cpu.unwrap_or(defaults.cpu),
+                output: limits.output.unwrap_or(defaults.output),
+            },
             name: s.name,
             criterion: s.criterion,
             points: s.points,
@@ -207,6 +227,38 @@ pub fn parse(path: &Path, source: &str) -> Result<ChallengeSpec, SpecError> {
         rubric,
         scenarios,
         hints,
+    })
+}
+
+/// `[limits]`, each key checked against the range a worker can sensibly run in; `None` keeps a
+/// key's default, which depends on each scenario's timeout.
+struct Overrides {
+    memory: Option<u64>,
+    cpu: Option<Duration>,
+    output: Option<u64>,
+}
+
+fn resolve_limits(
+    raw: Option<Spanned<RawLimits>>,
+    fail: &impl Fn(Option<usize>, String) -> SpecError,
+    line_of: &impl Fn(std::ops::Range<usize>) -> Option<usize>,
+) -> Result<Overrides, SpecError> {
+    let Some(raw) = raw else { return Ok(Overrides { memory: None, cpu: None, output: None }) };
+    let line = line_of(raw.span());
+    let RawLimits { memory_mib, output_mib, cpu } = raw.into_inner();
+    if let Some(m) = memory_mib.filter(|m| !(64..=16_384).contains(m)) {
+        return Err(fail(line, format!("limits: memory-mib = {m} is out of range: use 64 to 16384 (the default is 1024)")));
+    }
+    if let Some(o) = output_mib.filter(|o| !(1..=1024).contains(o)) {
+        return Err(fail(line, format!("limits: output-mib = {o} is out of range: use 1 to 1024 (the default is 8)")));
+    }
+    if let Some(c) = cpu.filter(|c| c.0 < Nanos::SECOND.0) {
+        return Err(fail(line, format!("limits: cpu = \"{c}\" is under 1s, the finest limit the kernel enforces: write cpu = \"1s\" or more")));
+    }
+    Ok(Overrides {
+        memory: memory_mib.map(|m| m << 20),
+        cpu: cpu.map(|c| Duration::from_nanos(c.0)),
+        output: output_mib.map(|o| o << 20),
     })
 }
 

@@ -4,6 +4,6 @@ mod load;
 mod types;
 
 pub use load::{load, SpecError};
-pub use types::{ChallengeSpec, Hint, Rubric, ScenarioSpec, Visibility};
+pub use types::{ChallengeSpec, Hint, ResourceLimits, Rubric, ScenarioSpec, Visibility};
 #[cfg(test)]
 pub use types::{Criterion, Level};

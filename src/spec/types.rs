@@ -138,8 +138,36 @@ pub struct ScenarioSpec {
     pub seed: u64,
     /// Wall-clock limit for its worker.
     pub timeout: Duration,
+    /// What else its worker may use.
+    pub limits: ResourceLimits,
     /// The system-specific script or check.
     pub body: ScenarioBody,
+}
+
+/// The resources one scenario's worker may use besides wall-clock time: the challenge's
+/// `[limits]` table (`memory-mib`, `output-mib`, `cpu`), or these defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceLimits {
+    /// Address space, in bytes (`RLIMIT_AS`).
+    pub memory: u64,
+    /// CPU time across all the worker's threads (`RLIMIT_CPU`); by default 1.5 times the
+    /// scenario's timeout, so one spinning thread runs into the wall clock first (a timeout),
+    /// and only threads spinning on more than one core at once reach it (a CPU-time verdict).
+    pub cpu: Duration,
+    /// Bytes of stdout plus stderr after which the worker is stopped.
+    pub output: u64,
+}
+
+impl ResourceLimits {
+    /// Default address space: 1 GiB.
+    pub const MEMORY: u64 = 1 << 30;
+    /// Default output: 8 MiB.
+    pub const OUTPUT: u64 = 8 << 20;
+
+    /// The defaults for a scenario with wall-clock `timeout`.
+    pub fn defaults(timeout: Duration) -> ResourceLimits {
+        ResourceLimits { memory: Self::MEMORY, cpu: timeout * 3 / 2, output: Self::OUTPUT }
+    }
 }
 
 /// One hint.

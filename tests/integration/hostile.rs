@@ -20,10 +20,34 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     ("missing-export", "abi-mismatch", "challenge_rate_limiter_v1"),
     ("compile-error", "build-error", "did not build"),
     ("not-cdylib", "build-error", "did not build"),
+    ("thread-spin", "cpu-limit", "of CPU time across its threads (the CPU-time limit)"),
+    ("fork-bomb", "timeout", "(the wall-clock limit)"),
+    // Its answer is right; what matters is that its daemon does not outlive the run.
+    ("daemon", "pass", "the grader killed 2 processes your code left running"),
 ];
+
+/// Where the process-starting fixtures note their pids (`lenient::PID_DIR`).
+const PID_DIR: &str = "/tmp/challenge-hostile-pids";
+
+/// The pids the fixtures noted that still run: a killed process whose parent has gone may stay
+/// a zombie until init reaps it, which counts as gone.
+fn still_running() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(PID_DIR) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name.rsplit('-').next()?.to_owned();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let state = stat.rsplit(") ").next()?.chars().next()?;
+            (state != 'Z').then_some(name)
+        })
+        .collect()
+}
 
 #[test]
 fn each_hostile_fixture_gets_its_verdict_and_the_run_goes_on() {
+    let _ = std::fs::remove_dir_all(PID_DIR);
     let paths: Vec<String> = HOSTILE.iter().map(|(name, _, _)| fixture(&format!("hostile/{name}"))).collect();
     let mut args = vec!["--catalog", "tests/fixtures/catalog", "grade", "--challenge", "1", "--format", "json"];
     args.extend(paths.iter().map(String::as_str));
@@ -48,6 +72,9 @@ fn each_hostile_fixture_gets_its_verdict_and_the_run_goes_on() {
             _ => assert_eq!(calm, "pass", "{name}: the next scenario runs in a fresh worker and passes"),
         }
     }
+    let noted = std::fs::read_dir(PID_DIR).map_or(0, |d| d.count());
+    assert!(noted >= 2 + 32, "the daemon and fork-bomb fixtures noted their processes ({noted})");
+    assert_eq!(still_running(), Vec::<String>::new(), "no process a fixture started outlives the run");
     let compile = doc["submissions"]
         .as_array()
         .unwrap()
