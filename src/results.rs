@@ -43,6 +43,8 @@ pub struct ScenarioResult {
     /// Processes the learner's code left running after its worker ended (a daemon), which the
     /// grader killed.
     pub strays: usize,
+    /// Record lines the learner's code forged on the worker's pipe, which the grader ignored.
+    pub forged: usize,
     /// What usually causes a failure here: the first sentence of the scenario's gentlest hint.
     pub usually: Option<String>,
 }
@@ -192,18 +194,29 @@ impl ScenarioResult {
             clock_reads: 0,
             during: None,
             strays: 0,
+            forged: 0,
             usually: None,
         }
     }
 
-    /// A note for code that left processes running: whatever the verdict, the learner should
-    /// know, and an instructor should see it in the export.
-    pub fn strays_note(&self) -> Option<String> {
-        (self.strays > 0).then(|| {
-            let n = self.strays;
-            let what = if n == 1 { "process" } else { "processes" };
-            format!("the grader killed {n} {what} your code left running after the scenario ended (do not start daemons or detached processes)")
-        })
+    /// A note for code that left processes running or wrote forged records: whatever the
+    /// verdict, the learner should know, and an instructor should see it in the export.
+    pub fn conduct_note(&self) -> Option<String> {
+        let plural = |n: usize, one: &str, many: &str| if n == 1 { one.to_owned() } else { format!("{n} {many}") };
+        let mut notes = Vec::new();
+        if self.strays > 0 {
+            notes.push(format!(
+                "the grader killed {} your code left running after the scenario ended (do not start daemons or detached processes)",
+                plural(self.strays, "1 process", "processes")
+            ));
+        }
+        if self.forged > 0 {
+            notes.push(format!(
+                "the grader ignored {} your code wrote on its private record pipe: verdicts come only from the grader's own records",
+                plural(self.forged, "1 forged line", "forged lines")
+            ));
+        }
+        (!notes.is_empty()).then(|| notes.join("; "))
     }
 
     /// A note for a failure in code that read the system clock, which is the likely cause. A

@@ -22,7 +22,7 @@ pub(crate) fn message(r: &ScenarioResult) -> String {
     if let (Some(during), Visibility::Visible) = (&r.during, r.visibility) {
         message.push_str(&format!("; it was running {during}"));
     }
-    if let Some(note) = r.strays_note() {
+    if let Some(note) = r.conduct_note() {
         message.push_str(&format!("; {note}"));
     }
     // The number of clock reads is the learner's choice too: shown for visible scenarios only.

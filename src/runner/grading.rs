@@ -155,7 +155,7 @@ impl Runner<'_> {
     /// scenario without starting their workers.
     async fn probe(&self, spec: &ChallengeSpec, library: &Path) -> std::io::Result<Option<Verdict>> {
         let job =
-            Job { learner: library.to_owned(), reference: None, seed: 0, task: Task::Probe { system: spec.system } };
+            Job { learner: library.to_owned(), reference: None, seed: 0, task: Task::Probe { system: spec.system }, key: 0 };
         let timeout = Duration::from_secs(10);
         let limits = Limits::new(timeout, &crate::spec::ResourceLimits::defaults(timeout));
         let run = worker_process::run(&self.exe, &job, limits).await?;
@@ -192,6 +192,7 @@ impl Runner<'_> {
             reference,
             seed: scenario.seed,
             task: Task::Run { scenario: scenario.body.clone() },
+            key: 0,
         };
         let limits = Limits::new(scenario.timeout, &scenario.limits);
         let run = worker_process::run(&self.exe, &job, limits).await?;
@@ -233,6 +234,7 @@ impl Runner<'_> {
             stderr: run.map(|r| r.stderr.text()).unwrap_or_default(),
             stdout: run.map(|r| r.stdout.text()).unwrap_or_default(),
             strays: run.map_or(0, |r| r.strays),
+            forged: run.map_or(0, |r| r.forged),
             // A pool's timed waits read the system clock by design, and a scenario that loads the
             // reference solution counts the reference's reads too: count reads only where they
             // can only be the learner's, so the note never blames a correct solution.

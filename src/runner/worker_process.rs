@@ -99,6 +99,8 @@ pub struct WorkerRun {
     /// Processes the learner's code left running outside the worker's process group, which the
     /// grader found and killed after the worker ended.
     pub strays: usize,
+    /// Lines on the record pipe without the job's key: forgeries, ignored.
+    pub forged: usize,
 }
 
 impl WorkerRun {
@@ -130,7 +132,8 @@ const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// Runs `job` in a fresh worker process (`exe __worker`) under `limits`.
 pub async fn run(exe: &Path, job: &Job, limits: Limits) -> std::io::Result<WorkerRun> {
-    let job_json = serde_json::to_vec(job).map_err(std::io::Error::other)?;
+    let key = fresh_key();
+    let job_json = serde_json::to_vec(&Job { key, ..job.clone() }).map_err(std::io::Error::other)?;
     let (records_read, records_write) = pipe()?;
     let write_fd = records_write.as_raw_fd();
 
@@ -167,7 +170,7 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits) -> std::io::Result<Worke
     let flood = Arc::new(Notify::new());
     let stdout = tokio::spawn(drain(child.stdout.take().expect("stdout is piped"), limits, Arc::clone(&flood)));
     let stderr = tokio::spawn(drain(child.stderr.take().expect("stderr is piped"), limits, Arc::clone(&flood)));
-    let records = tokio::spawn(read_records(records_read));
+    let records = tokio::spawn(read_records(records_read, key));
 
     let ending = tokio::select! {
         _ = child.wait() => Ending::Exited,
@@ -182,10 +185,11 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits) -> std::io::Result<Worke
     let status = child.wait().await?;
     let strays = sweep(&token);
     let elapsed = started.elapsed();
-    let records = tokio::time::timeout(DRAIN_GRACE, records).await.ok().and_then(Result::ok).unwrap_or_default();
+    let (records, forged) =
+        tokio::time::timeout(DRAIN_GRACE, records).await.ok().and_then(Result::ok).unwrap_or_default();
     let stdout = tokio::time::timeout(DRAIN_GRACE, stdout).await.ok().and_then(Result::ok).unwrap_or_default();
     let stderr = tokio::time::timeout(DRAIN_GRACE, stderr).await.ok().and_then(Result::ok).unwrap_or_default();
-    Ok(WorkerRun { records, ending, status, stdout, stderr, elapsed, strays })
+    Ok(WorkerRun { records, ending, status, stdout, stderr, elapsed, strays, forged })
 }
 
 /// The environment variable that marks a worker's processes.
@@ -283,14 +287,31 @@ async fn drain(mut stream: impl AsyncRead + Unpin, limits: Limits, flood: Arc<No
 
 /// Reads records until the pipe closes. Lines that are not records are dropped: only the worker
 /// writes here, and a verdict never rests on a record's absence alone except `Done`.
-async fn read_records(fd: OwnedFd) -> Vec<Record> {
-    let mut records = Vec::new();
-    let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else { return records };
+/// The genuine records on the pipe, and how many lines lacked `key`.
+async fn read_records(fd: OwnedFd, key: u64) -> (Vec<Record>, usize) {
+    let (mut records, mut forged) = (Vec::new(), 0);
+    let Ok(pipe) = tokio::net::unix::pipe::Receiver::from_owned_fd(fd) else { return (records, forged) };
     let mut lines = BufReader::new(pipe).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        if let Ok(record) = serde_json::from_str::<Record>(&line) {
-            records.push(record);
+        match challenge_graders::wire::parse_record_line(key, &line) {
+            Ok(Some(record)) => records.push(record),
+            Ok(None) => {}
+            Err(()) => forged += 1,
         }
     }
-    records
+    (records, forged)
+}
+
+/// A key no one outside this process can predict, from the kernel's random source (with a
+/// clock-and-pid fallback, which still differs per worker).
+fn fresh_key() -> u64 {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            challenge_harness::ffi::fnv1a(format!("{}-{}-{}", now.as_nanos(), std::process::id(), worker_token()).as_bytes())
+        }
+    }
 }

@@ -24,6 +24,8 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     ("fork-bomb", "timeout", "(the wall-clock limit)"),
     // Its answer is right; what matters is that its daemon does not outlive the run.
     ("daemon", "pass", "the grader killed 2 processes your code left running"),
+    // Were one forged "Done" believed, this would be judged as a finished scenario.
+    ("forged-records", "exited", "the grader ignored 3 forged lines your code wrote on its private record pipe"),
 ];
 
 /// Where the process-starting fixtures note their pids (`lenient::PID_DIR`).
