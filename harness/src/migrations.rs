@@ -180,7 +180,7 @@ impl std::error::Error for MigrateError {}
 /// - **Two runners** (two instances, or two processes) racing on one file apply each migration
 ///   exactly once: the one that loses waits for the winner and then finds nothing to do, or
 ///   returns [`MigrateError::Locked`].
-/// - **Time.** `applied_at` is [`Clock::now_nanos`] when the migration starts.
+/// - **Time.** `applied_at` is [`Clock::now`] when the migration starts.
 /// - **Nothing changes on a refusal.** When `migrate` or `rollback` returns any error but
 ///   `Failed` or `Locked`, and whenever there is nothing to do, the file is byte-for-byte what
 ///   it was (not even the history table is created). `status` never writes; `repair` writes only

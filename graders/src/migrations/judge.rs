@@ -204,7 +204,7 @@ fn compare_files(action: &Action, learner: &Inspection, model: &Inspection, unch
         return Some(failure(
             history_lines(&model.history),
             history_lines(&learner.history),
-            "Each applied migration has exactly one row: its version and name, checksum = lowercase hex SHA-256 of up with CRLF turned into LF, applied_at = clock.now_nanos() when it started, execution_nanos = the clock after it minus before (0 here: virtual time stands still during a call), success = 1. A transactional migration's row is written inside its transaction, so a failure leaves no row; a no-transaction one that fails gets success = 0.",
+            "Each applied migration has exactly one row: its version and name, checksum = lowercase hex SHA-256 of up with CRLF turned into LF, applied_at = clock.now() when it started, execution_nanos = the clock after it minus before (0 here: virtual time stands still during a call), success = 1. A transactional migration's row is written inside its transaction, so a failure leaves no row; a no-transaction one that fails gets success = 0.",
         ));
     }
     if learner.schema != model.schema {
