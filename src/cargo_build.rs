@@ -111,7 +111,11 @@ struct CargoTarget {
 }
 
 /// Builds the crate in `dir` (release, `panic = "unwind"` forced) and returns its cdylib.
-pub async fn build(cache: &Cache, dir: &Path, color: bool) -> Result<Built, BuildError> {
+///
+/// Inside the sandbox (see [`crate::sandbox`]) the crate's dependencies are fetched first,
+/// outside it, and the build itself runs `--offline` with no network, writing only `dir` and the
+/// target dir, and unable to see `hidden`: a hostile `build.rs` gets no further than a worker.
+pub async fn build(cache: &Cache, dir: &Path, color: bool, hidden: &[&Path]) -> Result<Built, BuildError> {
     let manifest = dir.join("Cargo.toml");
     if !manifest.is_file() {
         return Err(BuildError::NoManifest { dir: dir.to_owned() });
@@ -126,11 +130,17 @@ pub async fn build(cache: &Cache, dir: &Path, color: bool) -> Result<Built, Buil
     let lock = BuildLock::acquire(&target_dir.join(".challenge-build.lock")).await.map_err(io)?;
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let isolation = crate::sandbox::current();
+    let writable = [dir, target_dir.as_path()];
     let run_cargo = |args: &[&str]| {
-        let mut command = tokio::process::Command::new(&cargo);
+        let mut command = isolation.command(&cargo, &writable, hidden);
+        if isolation.is_confined() {
+            command.arg(args[0]).arg("--offline").args(&args[1..]);
+        } else {
+            command.args(args);
+        }
         // A build that `watch` cancels (the learner saved again) must not go on holding the lock.
         command
-            .args(args)
             .arg("--manifest-path")
             .arg(&manifest)
             .arg("--target-dir")
@@ -146,6 +156,13 @@ pub async fn build(cache: &Cache, dir: &Path, color: bool) -> Result<Built, Buil
         }
     };
     let started = Instant::now();
+    if isolation.is_confined() {
+        // The one step with the network: what the lock file names, into cargo's own cache. A
+        // failure here (offline, say) is left for the offline build to explain.
+        let mut fetch = tokio::process::Command::new(&cargo);
+        fetch.arg("fetch").arg("--quiet").arg("--manifest-path").arg(&manifest).stdin(Stdio::null()).kill_on_drop(true);
+        let _ = fetch.output().await;
+    }
     // Cargo judges a root crate fresh by its package name and its files' mtimes, not by its path:
     // a classmate's same-named crate with older files would look built, and the grader would load
     // the wrong library. Forget this package's last build whenever it came from other sources.

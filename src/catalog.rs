@@ -153,6 +153,11 @@ impl Catalog {
         self.origin.is_on_disk() && self.root.join("harness/Cargo.toml").is_file()
     }
 
+    /// The specs' directory, hidden scenarios and all: kept from learners' code in the sandbox.
+    pub fn spec_dir(&self) -> Option<PathBuf> {
+        self.root.join("challenges").canonicalize().ok()
+    }
+
     /// The reference solution crate for `spec`, used by performance checks.
     pub fn reference_dir(&self, spec: &ChallengeSpec) -> PathBuf {
         self.root.join("solutions").join(spec.dir_name())

@@ -92,6 +92,10 @@ pub enum Command {
         /// Output format; machine formats go to stdout and the human report to stderr.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// Build and run your crate inside a bubblewrap sandbox (no network, read-only file
+        /// system), as `grade` does; without bubblewrap it says so and runs unconfined.
+        #[arg(long)]
+        sandbox: bool,
     },
     /// Show the next hint: each call reveals one more tier, starting with the hint for the
     /// scenario your last test failed first.

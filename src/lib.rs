@@ -16,6 +16,7 @@ mod reference;
 mod reporter;
 mod results;
 mod runner;
+pub mod sandbox;
 mod spec;
 mod submissions;
 mod verdict;

@@ -40,7 +40,8 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
         found = submissions::shard(found, index, count);
     }
     let book = Gradebook::open(&options.gradebook)?;
-    let env = run_env();
+    let isolation = crate::sandbox::init(true);
+    let env = run_env(isolation);
 
     // Resume: what this tool version already graded from the same source is not graded again.
     let mut hashes = HashMap::new();
@@ -81,6 +82,7 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
         Format::Human => Box::new(std::io::stdout()) as Box<dyn Write>,
         _ => Box::new(std::io::stderr()),
     };
+    writeln!(human, "isolation: {}", isolation.summary()).map_err(CommandError::io("failed to write the report"))?;
     for row in &skipped {
         writeln!(
             human,
@@ -99,6 +101,12 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
         mode: Mode::Grade,
         color: cx.color,
         jobs: options.jobs,
+        // Each submission's code is kept from seeing the others', and the specs' hidden scenarios.
+        hidden: to_grade
+            .iter()
+            .map(|s| s.path.canonicalize().unwrap_or_else(|_| s.path.clone()))
+            .chain(cx.catalog.spec_dir())
+            .collect(),
     };
     let reports =
         runtime()?.block_on(runner.run(&to_grade, &mut reporter)).map_err(CommandError::io("failed to grade"))?;
@@ -113,7 +121,7 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
 }
 
 /// What grades are recorded with: this tool, the harness ABI, the toolchain, the isolation.
-fn run_env() -> RunEnv {
+fn run_env(isolation: &crate::sandbox::Isolation) -> RunEnv {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
     let toolchain = std::process::Command::new(rustc)
         .arg("--version")
@@ -125,7 +133,6 @@ fn run_env() -> RunEnv {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         harness_abi: challenge_harness::ffi::ABI_VERSION,
         toolchain,
-        isolation: "process group + rlimits (address space, CPU, file size, open files, no core); no sandbox"
-            .to_owned(),
+        isolation: isolation.summary(),
     }
 }

@@ -148,7 +148,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
         Command::Show { challenge } => show::run(&cx, &challenge),
         Command::Init { dir, update_harness } => init::run(&cx, dir, update_harness),
         Command::Start { challenge, dir, editor } => start::run(&cx, &challenge, dir, editor),
-        Command::Test { challenge, solution, format } => test::run(&cx, &challenge, solution, format),
+        Command::Test { challenge, solution, format, sandbox } => test::run(&cx, &challenge, solution, format, sandbox),
         Command::Hint { challenge, all } => hint::run(&cx, &challenge, all),
         Command::Watch { challenge, solution } => watch::run(&cx, &challenge, solution),
         Command::Solution { challenge, force } => solution::run(&cx, &challenge, force),

@@ -15,7 +15,13 @@ use crate::runner::{Mode, Runner};
 use crate::submissions::Submission;
 use crate::workspace::WorkspaceError;
 
-pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: Format) -> Result<u8, CommandError> {
+pub(super) fn run(
+    cx: &Context,
+    query: &str,
+    solution: Option<PathBuf>,
+    format: Format,
+    sandbox: bool,
+) -> Result<u8, CommandError> {
     let spec = cx.catalog.find(query)?;
     let index = cx.catalog.challenges.iter().position(|c| c.id == spec.id).expect("found above");
     let path = solution.unwrap_or_else(|| cx.crate_dir(spec));
@@ -33,6 +39,10 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
     if let Some(note) = crate::workspace::outdated_harness(&path) {
         eprintln!("note: {note}");
     }
+    if sandbox {
+        let isolation = crate::sandbox::init(true);
+        eprintln!("isolation: {}", isolation.summary());
+    }
     let mut reporter = reporters(cx, format, Detail::Learner, 1);
     let runner = Runner {
         catalog: &cx.catalog,
@@ -41,6 +51,7 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, format: 
         mode: Mode::Test,
         color: cx.color,
         jobs: 1,
+        hidden: Vec::new(),
     };
     let submissions = [Submission { student: "you".to_owned(), path, challenge: index, missing: None }];
     let reports = runtime()?

@@ -25,6 +25,9 @@ impl JsonReporter {
 
 #[derive(Serialize)]
 struct Document<'a> {
+    /// How the learners' code was confined (see `crate::sandbox`), so a CI job can tell a
+    /// sandboxed grade from an unconfined one.
+    isolation: String,
     submissions: Vec<JsonSubmission<'a>>,
 }
 
@@ -162,7 +165,7 @@ impl Reporter for JsonReporter {
                     .collect(),
             })
             .collect();
-        serde_json::to_writer_pretty(&mut self.out, &Document { submissions })?;
+        serde_json::to_writer_pretty(&mut self.out, &Document { isolation: crate::sandbox::current().summary(), submissions })?;
         writeln!(self.out)?;
         self.out.flush()
     }

@@ -43,6 +43,9 @@ pub struct Runner<'a> {
     pub color: bool,
     /// Submissions graded at once (builds still take turns on the shared target dir).
     pub jobs: usize,
+    /// Directories the learner's code must not see inside the sandbox (other submissions, the
+    /// specs); a submission's own directory is never hidden from it.
+    pub hidden: Vec<PathBuf>,
 }
 
 /// Reference solutions built during this run, by challenge id.
@@ -78,6 +81,12 @@ impl Runner<'_> {
         Ok(graded.into_iter().map(|(_, report)| report).collect())
     }
 
+    /// What `own`'s build and workers must not see.
+    fn hidden_from(&self, own: &Path) -> Vec<&Path> {
+        let own = own.canonicalize().unwrap_or_else(|_| own.to_owned());
+        self.hidden.iter().map(PathBuf::as_path).filter(|h| !own.starts_with(h) && !h.starts_with(&own)).collect()
+    }
+
     fn selected<'s>(&self, spec: &'s ChallengeSpec) -> Vec<&'s ScenarioSpec> {
         spec.scenarios.iter().filter(|s| self.mode == Mode::Grade || s.visibility == Visibility::Visible).collect()
     }
@@ -107,7 +116,7 @@ impl Runner<'_> {
         let refused = submission.missing.clone().or_else(|| crate::workspace::stale_harness(path));
         let built = match refused {
             Some(reason) => Err(BuildFailure { message: reason, rendered: None }),
-            None => cargo_build::build(&self.cache, path, self.color)
+            None => cargo_build::build(&self.cache, path, self.color, &self.hidden_from(path))
                 .await
                 .map_err(|e| BuildFailure { message: e.to_string(), rendered: e.rendered().map(str::to_owned) }),
         };
@@ -158,7 +167,7 @@ impl Runner<'_> {
             Job { learner: library.to_owned(), reference: None, seed: 0, task: Task::Probe { system: spec.system }, key: 0 };
         let timeout = Duration::from_secs(10);
         let limits = Limits::new(timeout, &crate::spec::ResourceLimits::defaults(timeout));
-        let run = worker_process::run(&self.exe, &job, limits).await?;
+        let run = worker_process::run(&self.exe, &job, limits, &self.hidden_from(library)).await?;
         Ok(run.records.iter().find_map(|r| match r {
             Record::LoadFailed { problem, .. } => Some(Verdict::AbiMismatch { problem: problem.clone() }),
             _ => None,
@@ -195,7 +204,7 @@ impl Runner<'_> {
             key: 0,
         };
         let limits = Limits::new(scenario.timeout, &scenario.limits);
-        let run = worker_process::run(&self.exe, &job, limits).await?;
+        let run = worker_process::run(&self.exe, &job, limits, &self.hidden_from(library)).await?;
         let verdict = Verdict::decide(&run, &scenario.body, scenario.seed, &limits);
         Ok(self.result(spec, scenario, verdict, Some(&run)))
     }

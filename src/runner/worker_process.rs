@@ -131,14 +131,16 @@ impl WorkerRun {
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// Runs `job` in a fresh worker process (`exe __worker`) under `limits`.
-pub async fn run(exe: &Path, job: &Job, limits: Limits) -> std::io::Result<WorkerRun> {
+/// Inside the sandbox when there is one, unable to see `hidden`.
+pub async fn run(exe: &Path, job: &Job, limits: Limits, hidden: &[&Path]) -> std::io::Result<WorkerRun> {
     let key = fresh_key();
     let job_json = serde_json::to_vec(&Job { key, ..job.clone() }).map_err(std::io::Error::other)?;
     let (records_read, records_write) = pipe()?;
     let write_fd = records_write.as_raw_fd();
 
     let token = worker_token();
-    let mut cmd = tokio::process::Command::new(exe);
+    let isolation = crate::sandbox::current();
+    let mut cmd = isolation.command(exe, &[], hidden);
     cmd.arg("__worker")
         .env_clear()
         // Inherited by everything the worker starts, so what escapes its process group can
@@ -182,7 +184,7 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits) -> std::io::Result<Worke
         // SAFETY: signalling a process group we created.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
-    let status = child.wait().await?;
+    let status = isolation.unwrap_status(child.wait().await?);
     let strays = sweep(&token);
     let elapsed = started.elapsed();
     let (records, forged) =

@@ -4,10 +4,11 @@
 
 use crate::support::{challenge, fixture, verdict};
 
-/// (fixture, verdict of the "hostile" scenario, words its message must contain)
+/// (fixture, verdict of the "hostile" scenario, words its message must contain): the same with
+/// and without the sandbox.
 const HOSTILE: &[(&str, &str, &str)] = &[
     ("panic", "panic", "hostile panic"),
-    ("infinite-loop", "timeout", "infinite loop"),
+    ("infinite-loop", "cpu-limit", "used more than 4s of CPU time"),
     ("panic-abort", "panic", "hostile panic that cannot unwind"),
     ("abort", "crash", "SIGABRT"),
     ("deadlock", "timeout", "deadlock"),
@@ -20,16 +21,29 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     ("missing-export", "abi-mismatch", "challenge_rate_limiter_v1"),
     ("compile-error", "build-error", "did not build"),
     ("not-cdylib", "build-error", "did not build"),
-    ("thread-spin", "cpu-limit", "of CPU time across its threads (the CPU-time limit)"),
+    ("thread-spin", "cpu-limit", "used more than 4s of CPU time across its threads (the CPU-time limit)"),
     ("fork-bomb", "timeout", "(the wall-clock limit)"),
-    // Its answer is right; what matters is that its daemon does not outlive the run.
-    ("daemon", "pass", "the grader killed 2 processes your code left running"),
     // Were one forged "Done" believed, this would be judged as a finished scenario.
     ("forged-records", "exited", "the grader ignored 3 forged lines your code wrote on its private record pipe"),
 ];
 
+/// The fixtures whose verdict depends on the isolation: what they do succeeds only unconfined.
+/// (fixture, (verdict, words) confined, (verdict, words) unconfined)
+const ESCAPES: &[(&str, (&str, &str), (&str, &str))] = &[
+    // The PID namespace takes the daemon down with the worker; unconfined, the sweep must find it.
+    ("daemon", ("pass", "every expectation held"), ("pass", "the grader killed 2 processes your code left running")),
+    ("network", ("pass", "every expectation held"), ("panic", "connected to a loopback listener")),
+    ("read-other", ("pass", "every expectation held"), ("panic", "read another submission: the secret of another student")),
+    ("write-outside", ("pass", "every expectation held"), ("pass", "every expectation held")),
+    ("build-rs", ("pass", "every expectation held"), ("pass", "every expectation held")),
+];
+
 /// Where the process-starting fixtures note their pids (`lenient::PID_DIR`).
 const PID_DIR: &str = "/tmp/challenge-hostile-pids";
+/// Where the escape fixtures write and read (`lenient::ESCAPE_DIR`).
+const ESCAPE_DIR: &str = "/tmp/challenge-escape";
+/// The loopback listener the network fixtures call (`lenient::LISTENER`).
+const LISTENER: &str = "127.0.0.1:47613";
 
 /// The pids the fixtures noted that still run: a killed process whose parent has gone may stay
 /// a zombie until init reaps it, which counts as gone.
@@ -40,57 +54,141 @@ fn still_running() -> Vec<String> {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let pid = name.rsplit('-').next()?.to_owned();
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let state = stat.rsplit(") ").next()?.chars().next()?;
-            (state != 'Z').then_some(name)
+            alive(&pid).then_some(name)
         })
         .collect()
 }
 
-#[test]
-fn each_hostile_fixture_gets_its_verdict_and_the_run_goes_on() {
+fn alive(pid: &str) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    stat.rsplit(") ").next().and_then(|s| s.chars().next()).is_some_and(|state| state != 'Z')
+}
+
+/// Live processes that carry a worker's mark but whose worker is gone (their parent is init): a
+/// worker's leftovers that nothing killed. Whatever isolation is in force, there must be none.
+fn orphaned_workers() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?.to_string();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let marked = environ.split(|b| *b == 0).any(|v| v.starts_with(b"CHALLENGE_WORKER="));
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid = stat.rsplit(") ").next()?.split(' ').nth(1)?.to_owned();
+            (marked && ppid == "1" && alive(&pid)).then_some(pid)
+        })
+        .collect()
+}
+
+/// Everything the loopback listener heard, one line per connection, collected in the background.
+fn listen() -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use std::io::BufRead;
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = std::net::TcpListener::bind(LISTENER).expect("the hostile tests' loopback port 47613 is free");
+    let sink = std::sync::Arc::clone(&heard);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stream).read_line(&mut line);
+            sink.lock().unwrap().push(line.trim().to_owned());
+        }
+    });
+    heard
+}
+
+/// Sets up what the escape fixtures look for, and forces `build-rs` to build (and so run its
+/// build script) again, since the shared target dir would otherwise find it fresh.
+fn prepare_escapes() {
     let _ = std::fs::remove_dir_all(PID_DIR);
-    let paths: Vec<String> = HOSTILE.iter().map(|(name, _, _)| fixture(&format!("hostile/{name}"))).collect();
+    let _ = std::fs::remove_dir_all(ESCAPE_DIR);
+    std::fs::create_dir_all(ESCAPE_DIR).unwrap();
+    std::fs::write(format!("{ESCAPE_DIR}/other-submission.rs"), "the secret of another student\n").unwrap();
+    let _ = std::fs::remove_file(home_escape());
+    let script = crate::support::repo().join("tests/fixtures/hostile/build-rs/build.rs");
+    std::fs::File::options().append(true).open(script).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
+}
+
+fn home_escape() -> std::path::PathBuf {
+    std::path::Path::new(&std::env::var_os("HOME").unwrap_or_default()).join(".challenge-hostile-build-rs")
+}
+
+/// Grades `fixtures` on the hostile catalogue, `sandbox` on or off, and checks every verdict,
+/// that the next scenario still passes, and that nothing outlives the run; returns the JSON.
+fn grade_hostile(fixtures: &[&str], sandbox: bool) -> serde_json::Value {
+    prepare_escapes();
+    let paths: Vec<String> = fixtures.iter().map(|name| fixture(&format!("hostile/{name}"))).collect();
     let mut args = vec!["--catalog", "tests/fixtures/catalog", "grade", "--challenge", "1", "--format", "json"];
     args.extend(paths.iter().map(String::as_str));
-    let run = challenge(&args);
-    assert_eq!(run.code, 3, "two fixtures do not build, so the run reports a build failure; stderr:\n{}", run.stderr);
+    let mut cmd = crate::support::command(&crate::support::repo(), &args);
+    if !sandbox {
+        cmd.env("CHALLENGE_SANDBOX", "off");
+    }
+    let run = crate::support::run(cmd);
     let doc = run.json();
-    for (name, expected, words) in HOSTILE {
+    let confined = doc["isolation"].as_str().unwrap().starts_with("bubblewrap");
+    assert!(sandbox || !confined, "CHALLENGE_SANDBOX=off runs unconfined");
+    if !confined {
+        assert!(doc["isolation"].as_str().unwrap().starts_with("unconfined"), "an unconfined run says so: {}", doc["isolation"]);
+        assert!(run.stderr.contains("isolation: unconfined"), "and tells the instructor: {}", run.stderr);
+    }
+    for name in fixtures {
+        let (expected, words) = match HOSTILE.iter().find(|(n, _, _)| n == name) {
+            Some((_, verdict, words)) => (*verdict, *words),
+            None => {
+                let (_, inside, outside) = ESCAPES.iter().find(|(n, _, _)| n == name).expect("a known fixture");
+                if confined { *inside } else { *outside }
+            }
+        };
         let path = format!("hostile/{name}");
-        assert_eq!(verdict(&doc, &path, "hostile"), *expected, "{name}");
-        let sub = doc["submissions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["path"].as_str().unwrap().ends_with(&path))
-            .unwrap();
+        assert_eq!(verdict(&doc, &path, "hostile"), expected, "{name} (confined: {confined})");
+        let sub = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with(&path)).unwrap();
         let message = sub["scenarios"][0]["message"].as_str().unwrap();
         assert!(message.contains(words), "{name}: message {message:?} should mention {words:?}");
         let calm = verdict(&doc, &path, "calm");
-        match *expected {
+        match expected {
             // Nothing ran: the same verdict covers every scenario.
-            "build-error" | "abi-mismatch" => assert_eq!(calm, *expected, "{name}"),
+            "build-error" | "abi-mismatch" => assert_eq!(calm, expected, "{name}"),
             _ => assert_eq!(calm, "pass", "{name}: the next scenario runs in a fresh worker and passes"),
         }
     }
-    let noted = std::fs::read_dir(PID_DIR).map_or(0, |d| d.count());
-    assert!(noted >= 2 + 32, "the daemon and fork-bomb fixtures noted their processes ({noted})");
-    assert_eq!(still_running(), Vec::<String>::new(), "no process a fixture started outlives the run");
-    let compile = doc["submissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["path"].as_str().unwrap().ends_with("compile-error"))
-        .unwrap();
+    assert_eq!(orphaned_workers(), Vec::<String>::new(), "no process a worker started outlives the run");
+    if !confined && fixtures.contains(&"daemon") {
+        let noted = std::fs::read_dir(PID_DIR).map_or(0, |d| d.count());
+        assert!(noted >= 2, "the daemon noted its processes ({noted})");
+        assert_eq!(still_running(), Vec::<String>::new(), "no process a fixture started outlives the run");
+    }
+    if fixtures.contains(&"write-outside") {
+        let written = std::path::Path::new(ESCAPE_DIR).join("write-outside").exists();
+        assert_eq!(written, !confined, "a write to /tmp escapes exactly when unconfined");
+    }
+    if fixtures.contains(&"build-rs") {
+        assert_eq!(home_escape().exists(), !confined, "build.rs writes to $HOME exactly when unconfined");
+        let _ = std::fs::remove_file(home_escape());
+    }
+    doc
+}
+
+#[test]
+fn each_hostile_fixture_gets_its_verdict_contained_or_reported_and_the_run_goes_on() {
+    let heard = listen();
+    let all: Vec<&str> = HOSTILE.iter().map(|(n, _, _)| *n).chain(ESCAPES.iter().map(|(n, _, _)| *n)).collect();
+    let doc = grade_hostile(&all, true);
+    let confined = doc["isolation"].as_str().unwrap().starts_with("bubblewrap");
+    let compile = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with("compile-error")).unwrap();
     assert!(compile["build"]["message"].as_str().unwrap().contains("failed to compile"));
-    let not_cdylib = doc["submissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["path"].as_str().unwrap().ends_with("not-cdylib"))
-        .unwrap();
+    let not_cdylib = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with("not-cdylib")).unwrap();
     assert!(not_cdylib["build"]["message"].as_str().unwrap().contains("crate-type = [\"cdylib\"]"));
+    let first: Vec<String> = std::mem::take(&mut *heard.lock().unwrap());
+    if confined {
+        assert_eq!(first, Vec::<String>::new(), "nothing reaches the loopback listener from the sandbox");
+    }
+    // The same escapes unconfined: each one gets through, and is reported, not silently passed.
+    let escapes: Vec<&str> = ESCAPES.iter().map(|(n, _, _)| *n).chain(["fork-bomb", "forged-records"]).collect();
+    grade_hostile(&escapes, false);
+    let mut second: Vec<String> = std::mem::take(&mut *heard.lock().unwrap());
+    second.sort();
+    assert_eq!(second, ["build-rs", "network"], "unconfined, both the build script and the worker get through");
 }
 
 #[test]

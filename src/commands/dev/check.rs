@@ -497,6 +497,7 @@ fn run(
         mode,
         color: false,
         jobs: std::thread::available_parallelism().map_or(1, usize::from),
+        hidden: Vec::new(),
     };
     let mut reporter = Progress { labels };
     runtime()?.block_on(runner.run(submissions, &mut reporter)).map_err(CommandError::io("failed to run the scenarios"))

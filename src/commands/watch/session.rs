@@ -225,6 +225,7 @@ impl<'a> Session<'a> {
             mode: Mode::Test,
             color: cx.color,
             jobs: 1,
+            hidden: Vec::new(),
         };
         let submission =
             Submission { student: "you".to_owned(), path: self.path.clone(), challenge: self.index, missing: None };

@@ -1,0 +1,178 @@
+//! Where learners' code runs: inside bubblewrap when it is installed and this kernel lets it
+//! make namespaces, else under rlimits and process groups alone. Builds (their `build.rs` and
+//! proc macros are learner code too) and workers go through the same [`Isolation::command`].
+//!
+//! Inside the sandbox: no network (a fresh network namespace), `/` read-only, a private `/tmp`
+//! and `/dev/shm`, other submissions' directories hidden under empty tmpfs mounts, only the
+//! directories a step must write (a build's crate and target dirs) writable, a PID namespace that
+//! takes every process down with the worker, `--die-with-parent` and `--new-session` (so the
+//! learner's code cannot reach the grader's terminal). The rlimits apply in both cases.
+//!
+//! What it does not hide: the grader's own executable, which embeds the catalogue (a submission
+//! that reverse-engineers it can find hidden scenarios' inputs, though never the verdicts, which
+//! the parent decides), and the shared build cache.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The isolation in force for this run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    /// bubblewrap, at this path, probed and working.
+    Bubblewrap {
+        /// The `bwrap` executable.
+        bwrap: PathBuf,
+    },
+    /// Rlimits and process groups only: the network and the file system are not confined.
+    Rlimits {
+        /// Why there is no sandbox, with what to do about it.
+        reason: String,
+    },
+}
+
+static CURRENT: OnceLock<Isolation> = OnceLock::new();
+
+/// Turns the sandbox on for this process when `wanted` and available (decided once; later
+/// calls return the first decision).
+pub fn init(wanted: bool) -> &'static Isolation {
+    CURRENT.get_or_init(|| Isolation::detect(wanted))
+}
+
+/// The isolation this process decided on, or no sandbox if it never asked for one.
+pub fn current() -> &'static Isolation {
+    CURRENT.get_or_init(|| Isolation::Rlimits { reason: "no sandbox was asked for".to_owned() })
+}
+
+/// The flags every sandboxed command gets, before its own binds.
+const BASE: &[&str] = &[
+    "--ro-bind", "/", "/",
+    "--dev", "/dev",
+    "--proc", "/proc",
+    "--tmpfs", "/tmp",
+    "--tmpfs", "/dev/shm",
+    "--unshare-net",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--die-with-parent",
+    "--new-session",
+];
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+impl Isolation {
+    /// bubblewrap if `wanted`, not switched off (`CHALLENGE_SANDBOX=off`), installed, and able to
+    /// run a command here; otherwise why not.
+    pub fn detect(wanted: bool) -> Isolation {
+        let off = |reason: &str| Isolation::Rlimits { reason: reason.to_owned() };
+        if !wanted {
+            return off("not asked for (pass --sandbox)");
+        }
+        if std::env::var("CHALLENGE_SANDBOX").is_ok_and(|v| v == "off") {
+            return off("switched off by CHALLENGE_SANDBOX=off");
+        }
+        let Some(bwrap) = std::env::var_os("CHALLENGE_BWRAP").map(PathBuf::from).or_else(|| on_path("bwrap")) else {
+            return off("bubblewrap is not installed (Debian and Ubuntu: apt-get install bubblewrap)");
+        };
+        let probe = std::process::Command::new(&bwrap).args(BASE).arg("--").arg("true").output();
+        match probe {
+            Ok(out) if out.status.success() => Isolation::Bubblewrap { bwrap },
+            Ok(out) => {
+                let said = String::from_utf8_lossy(&out.stderr);
+                Isolation::Rlimits {
+                    reason: format!(
+                        "bubblewrap could not make a sandbox here ({}): user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone, or a container that forbids them)",
+                        said.lines().next().unwrap_or("no message").trim()
+                    ),
+                }
+            }
+            Err(e) => Isolation::Rlimits { reason: format!("bubblewrap at {} would not start: {e}", bwrap.display()) },
+        }
+    }
+
+    /// Whether the network and the file system are confined.
+    pub fn is_confined(&self) -> bool {
+        matches!(self, Isolation::Bubblewrap { .. })
+    }
+
+    /// One line for reports and the gradebook's `isolation` column.
+    pub fn summary(&self) -> String {
+        match self {
+            Isolation::Bubblewrap { .. } => "bubblewrap sandbox (no network, read-only /, private /tmp, other submissions hidden, PID namespace) + rlimits".to_owned(),
+            Isolation::Rlimits { reason } => {
+                format!("unconfined: rlimits and process groups only, no network or file-system isolation ({reason})")
+            }
+        }
+    }
+
+    /// A command that runs `program` under this isolation, able to write only `writable` (beyond
+    /// its private `/tmp`) and unable to see `hidden`.
+    pub fn command(&self, program: impl AsRef<OsStr>, writable: &[&Path], hidden: &[&Path]) -> tokio::process::Command {
+        let Isolation::Bubblewrap { bwrap } = self else { return tokio::process::Command::new(program) };
+        let mut command = tokio::process::Command::new(bwrap);
+        command.args(BASE);
+        // bwrap resolves paths inside the new root: give it absolute ones.
+        let absolute = |d: &Path| d.canonicalize().unwrap_or_else(|_| d.to_owned());
+        for dir in hidden.iter().filter(|d| d.is_dir()) {
+            command.arg("--tmpfs").arg(absolute(dir));
+        }
+        for dir in writable {
+            let dir = absolute(dir);
+            command.arg("--bind").arg(&dir).arg(&dir);
+        }
+        command.arg("--").arg(program);
+        command
+    }
+
+    /// How a process under this isolation ended, as if it had run bare: bubblewrap reports a
+    /// child killed by signal N as exit code 128 + N.
+    pub fn unwrap_status(&self, status: std::process::ExitStatus) -> std::process::ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        match (self, status.code()) {
+            (Isolation::Bubblewrap { .. }, Some(code)) if (129..129 + 64).contains(&code) => {
+                std::process::ExitStatus::from_raw(code - 128)
+            }
+            _ => status,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_commands_run_the_program_itself() {
+        let none = Isolation::Rlimits { reason: "test".into() };
+        let command = none.command("cargo", &[], &[]);
+        assert_eq!(command.as_std().get_program(), "cargo");
+        assert!(none.summary().starts_with("unconfined"));
+    }
+
+    #[test]
+    fn sandboxed_commands_hide_before_they_bind() {
+        let dir = std::env::temp_dir();
+        let jail = Isolation::Bubblewrap { bwrap: "/usr/bin/bwrap".into() };
+        let command = jail.command("cargo", &[Path::new("/work/own")], &[dir.as_path()]);
+        let args: Vec<&OsStr> = command.as_std().get_args().collect();
+        let tmpfs = args.iter().rposition(|a| *a == "--tmpfs").unwrap();
+        let bind = args.iter().position(|a| *a == "--bind").unwrap();
+        assert!(tmpfs < bind, "a writable dir inside a hidden one must be bound after the tmpfs: {args:?}");
+        assert_eq!(args[args.len() - 2..], [OsStr::new("--"), OsStr::new("cargo")]);
+        assert!(args.contains(&OsStr::new("--unshare-net")));
+    }
+
+    #[test]
+    fn a_signal_behind_bwrap_reads_as_the_signal() {
+        use std::os::unix::process::ExitStatusExt;
+        let jail = Isolation::Bubblewrap { bwrap: "/usr/bin/bwrap".into() };
+        let segv = std::process::ExitStatus::from_raw((128 + 11) << 8);
+        assert_eq!(jail.unwrap_status(segv).signal(), Some(11));
+        let plain = std::process::ExitStatus::from_raw(4 << 8);
+        assert_eq!(jail.unwrap_status(plain).code(), Some(4));
+    }
+}
