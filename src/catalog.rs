@@ -78,7 +78,7 @@ impl Origin {
 }
 
 /// All challenges, in id order.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Catalog {
     /// The directory holding `challenges/` (and, in a checkout, `harness/` and `solutions/`).
     pub root: PathBuf,

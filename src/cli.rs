@@ -96,6 +96,10 @@ pub enum Command {
         /// system), as `grade` does; without bubblewrap it says so and runs unconfined.
         #[arg(long)]
         sandbox: bool,
+        /// Run every seeded scenario with this seed instead of its own: the seed a report
+        /// printed replays that run.
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Show the next hint: each call reveals one more tier, starting with the hint for the
     /// scenario your last test failed first.
@@ -204,6 +208,23 @@ pub enum DevCommand {
         /// The grader it uses, e.g. `rate-limiter`.
         #[arg(long)]
         system: String,
+    },
+    /// Grade the same crates several times and check that no untimed scenario's verdict or
+    /// points ever change, and how the timed ones fared; exit 1 if any untimed one varied.
+    #[command(after_help = "Examples:\n  challenge dev repeat --runs 20 solutions/01-rate-limiter\n  challenge dev repeat --runs 20 --challenge 4 tests/fixtures/buggy-queue/slow tests/fixtures/buggy-queue/correct")]
+    Repeat {
+        /// Crates (or directories of crates) to grade.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Number or slug: every crate solves this one.
+        #[arg(long)]
+        challenge: Option<String>,
+        /// How many times.
+        #[arg(long, default_value_t = 20)]
+        runs: u32,
+        /// Leave out the scenarios timed against the reference (much faster).
+        #[arg(long)]
+        untimed: bool,
     },
 }
 

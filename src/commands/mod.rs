@@ -148,12 +148,17 @@ pub fn dispatch(cli: Cli) -> Result<u8, CommandError> {
         Command::Show { challenge } => show::run(&cx, &challenge),
         Command::Init { dir, update_harness } => init::run(&cx, dir, update_harness),
         Command::Start { challenge, dir, editor } => start::run(&cx, &challenge, dir, editor),
-        Command::Test { challenge, solution, format, sandbox } => test::run(&cx, &challenge, solution, format, sandbox),
+        Command::Test { challenge, solution, format, sandbox, seed } => {
+            test::run(&cx, &challenge, solution, &test::Options { format, sandbox, seed })
+        }
         Command::Hint { challenge, all } => hint::run(&cx, &challenge, all),
         Command::Watch { challenge, solution } => watch::run(&cx, &challenge, solution),
         Command::Solution { challenge, force } => solution::run(&cx, &challenge, force),
         Command::Progress => progress::run(&cx),
         Command::Reset { challenge, dir, yes } => progress::reset(&cx, &challenge, dir, yes),
+        Command::Dev(DevCommand::Repeat { paths, challenge, runs, untimed }) => {
+            dev::repeat(&cx, &paths, challenge.as_deref(), runs, untimed)
+        }
         Command::Completions { .. } | Command::Dev(_) => unreachable!("answered before the catalogue is loaded"),
         Command::Grades { gradebook, command } => grades::run(&cx, &gradebook, command),
         Command::Grade { paths, challenge, student, gradebook, regrade, jobs, shard, format } => {

@@ -15,13 +15,15 @@ use crate::runner::{Mode, Runner};
 use crate::submissions::Submission;
 use crate::workspace::WorkspaceError;
 
-pub(super) fn run(
-    cx: &Context,
-    query: &str,
-    solution: Option<PathBuf>,
-    format: Format,
-    sandbox: bool,
-) -> Result<u8, CommandError> {
+/// The resolved flags of `test`.
+pub(super) struct Options {
+    pub format: Format,
+    pub sandbox: bool,
+    pub seed: Option<u64>,
+}
+
+pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, options: &Options) -> Result<u8, CommandError> {
+    let Options { format, sandbox, seed } = *options;
     let spec = cx.catalog.find(query)?;
     let index = cx.catalog.challenges.iter().position(|c| c.id == spec.id).expect("found above");
     let path = solution.unwrap_or_else(|| cx.crate_dir(spec));
@@ -44,8 +46,15 @@ pub(super) fn run(
         eprintln!("isolation: {}", isolation.summary());
     }
     let mut reporter = reporters(cx, format, Detail::Learner, 1);
+    // A replay: the seeded scenarios take the seed the learner gives, the rest are unchanged.
+    let mut catalog = cx.catalog.clone();
+    if let Some(seed) = seed {
+        for scenario in catalog.challenges[index].scenarios.iter_mut().filter(|s| s.body.is_seeded()) {
+            scenario.seed = seed;
+        }
+    }
     let runner = Runner {
-        catalog: &cx.catalog,
+        catalog: &catalog,
         cache: Cache::locate(),
         exe: current_exe()?,
         mode: Mode::Test,

@@ -172,7 +172,7 @@ impl TerminalReporter {
         if r.seeded {
             out.push_str(&format!(
                 "  {}\n",
-                self.paint(&format!("seed {} (the same seed replays the same run)", r.seed), |s| s.dimmed())
+                self.paint(&format!("seed {} (replay this run with --seed {})", r.seed, r.seed), |s| s.dimmed())
             ));
         }
         match &r.verdict {

@@ -5,6 +5,7 @@ mod support;
 mod build_errors;
 mod class;
 mod connection_pool;
+mod determinism;
 mod dev;
 mod formats;
 mod grading;

@@ -4,7 +4,9 @@
 
 mod check;
 mod new;
+mod repeat;
 mod scaffold;
 
 pub(super) use check::check;
 pub(super) use new::new;
+pub(super) use repeat::repeat;
