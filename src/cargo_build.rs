@@ -133,7 +133,7 @@ pub async fn build(cache: &Cache, dir: &Path, color: bool, hidden: &[&Path]) -> 
     let isolation = crate::sandbox::current();
     let writable = [dir, target_dir.as_path()];
     let run_cargo = |args: &[&str]| {
-        let mut command = isolation.command(&cargo, &writable, hidden);
+        let mut command = isolation.command(&cargo, &writable, &[manifest.as_path()], hidden);
         if isolation.is_confined() {
             command.arg(args[0]).arg("--offline").args(&args[1..]);
         } else {

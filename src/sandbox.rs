@@ -59,6 +59,14 @@ const BASE: &[&str] = &[
     "--new-session",
 ];
 
+/// `/tmp/X` for a path under `/tmp/X`: what to bind so that the path is there in the private
+/// `/tmp` too.
+fn tmp_root(path: &Path) -> Option<PathBuf> {
+    let rest = path.strip_prefix("/tmp").ok()?;
+    let first = rest.components().next()?;
+    Some(Path::new("/tmp").join(first))
+}
+
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
@@ -110,13 +118,28 @@ impl Isolation {
     }
 
     /// A command that runs `program` under this isolation, able to write only `writable` (beyond
-    /// its private `/tmp`) and unable to see `hidden`.
-    pub fn command(&self, program: impl AsRef<OsStr>, writable: &[&Path], hidden: &[&Path]) -> tokio::process::Command {
+    /// its private `/tmp`), and unable to see `hidden`. Everything outside `/tmp` is readable;
+    /// what `needs` names under `/tmp` (the program, a crate, a library to load) is made readable
+    /// by binding, read-only, the top directory under `/tmp` that holds it.
+    pub fn command(&self, program: impl AsRef<OsStr>, writable: &[&Path], needs: &[&Path], hidden: &[&Path]) -> tokio::process::Command {
         let Isolation::Bubblewrap { bwrap } = self else { return tokio::process::Command::new(program) };
         let mut command = tokio::process::Command::new(bwrap);
         command.args(BASE);
         // bwrap resolves paths inside the new root: give it absolute ones.
         let absolute = |d: &Path| d.canonicalize().unwrap_or_else(|_| d.to_owned());
+        let program_path = Path::new(program.as_ref());
+        let mut roots: Vec<PathBuf> = needs
+            .iter()
+            .chain(writable)
+            .copied()
+            .chain(program_path.is_absolute().then_some(program_path))
+            .filter_map(|p| tmp_root(&absolute(p)))
+            .collect();
+        roots.sort();
+        roots.dedup();
+        for root in roots {
+            command.arg("--ro-bind").arg(&root).arg(&root);
+        }
         for dir in hidden.iter().filter(|d| d.is_dir()) {
             command.arg("--tmpfs").arg(absolute(dir));
         }
@@ -148,7 +171,7 @@ mod tests {
     #[test]
     fn bare_commands_run_the_program_itself() {
         let none = Isolation::Rlimits { reason: "test".into() };
-        let command = none.command("cargo", &[], &[]);
+        let command = none.command("cargo", &[], &[], &[]);
         assert_eq!(command.as_std().get_program(), "cargo");
         assert!(none.summary().starts_with("unconfined"));
     }
@@ -157,13 +180,16 @@ mod tests {
     fn sandboxed_commands_hide_before_they_bind() {
         let dir = std::env::temp_dir();
         let jail = Isolation::Bubblewrap { bwrap: "/usr/bin/bwrap".into() };
-        let command = jail.command("cargo", &[Path::new("/work/own")], &[dir.as_path()]);
+        let command = jail.command("cargo", &[Path::new("/work/own")], &[Path::new("/tmp/class/alice/lib.so")], &[dir.as_path()]);
         let args: Vec<&OsStr> = command.as_std().get_args().collect();
         let tmpfs = args.iter().rposition(|a| *a == "--tmpfs").unwrap();
         let bind = args.iter().position(|a| *a == "--bind").unwrap();
         assert!(tmpfs < bind, "a writable dir inside a hidden one must be bound after the tmpfs: {args:?}");
         assert_eq!(args[args.len() - 2..], [OsStr::new("--"), OsStr::new("cargo")]);
         assert!(args.contains(&OsStr::new("--unshare-net")));
+        let ro = args.iter().rposition(|a| *a == "--ro-bind").unwrap();
+        assert_eq!(args[ro + 1], "/tmp/class", "what is needed under /tmp is bound from its top directory");
+        assert!(ro < tmpfs, "and before the hidden dirs' tmpfs, which may lie inside it");
     }
 
     #[test]

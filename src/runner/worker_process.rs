@@ -140,7 +140,8 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits, hidden: &[&Path]) -> std
 
     let token = worker_token();
     let isolation = crate::sandbox::current();
-    let mut cmd = isolation.command(exe, &[], hidden);
+    let needs: Vec<&Path> = [Some(job.learner.as_path()), job.reference.as_deref()].into_iter().flatten().collect();
+    let mut cmd = isolation.command(exe, &[], &needs, hidden);
     cmd.arg("__worker")
         .env_clear()
         // Inherited by everything the worker starts, so what escapes its process group can

@@ -276,8 +276,8 @@ pub enum Check {
         /// Fresh files raced on.
         rounds: u32,
     },
-    /// `migrations` trivial migrations applied to a fresh file, then validated by a second
-    /// migrate, on the learner's runner and the reference's, trials alternating; passes when the
+    /// `migrations` trivial migrations applied to a fresh file, then validated by ten more
+    /// migrates, on the learner's runner and the reference's, trials alternating; passes when the
     /// learner's median time for each is at most `max-ratio` times the reference's.
     Performance {
         /// Generated migrations.
