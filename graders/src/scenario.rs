@@ -284,6 +284,20 @@ where
     Ok(Scenario { config, script })
 }
 
+/// A script's clock, for systems where time never moves backwards: a step's `at`, if it has
+/// one, must not be earlier than the step before's, and becomes `now`.
+pub(crate) fn advance(now: &mut crate::Nanos, at: Option<crate::Nanos>) -> Result<(), String> {
+    if let Some(at) = at {
+        if at < *now {
+            return Err(format!(
+                "at = \"{at}\" is earlier than the step before (\"{now}\"): in this challenge time never moves backwards"
+            ));
+        }
+        *now = at;
+    }
+    Ok(())
+}
+
 /// Where in a scenario a spec problem is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SpecPart {

@@ -281,14 +281,7 @@ pub fn parse(
     let mut now = Nanos(0);
     let parse_step = |value, _: &Config| {
         let step = parse_step(value)?;
-        if let Some(at) = step.at {
-            if at < now {
-                return Err(format!(
-                    "at = \"{at}\" is earlier than the step before (\"{now}\"): in this challenge time never moves backwards"
-                ));
-            }
-            now = at;
-        }
+        crate::scenario::advance(&mut now, step.at)?;
         Ok(step)
     };
     crate::scenario::parse_scenario(config, steps, check, Config::validate, parse_step, |c: &Check, _| c.validate())

@@ -310,14 +310,7 @@ pub fn parse(
     let mut named = BTreeSet::new();
     let parse_step = |value, _: &Config| {
         let step = parse_step(value)?;
-        if let Some(at) = step.at {
-            if at < now {
-                return Err(format!(
-                    "at = \"{at}\" is earlier than the step before (\"{now}\"): in this challenge time never moves backwards"
-                ));
-            }
-            now = at;
-        }
+        crate::scenario::advance(&mut now, step.at)?;
         match &step.action {
             Action::Receive { names, .. } => named.extend(names.iter().cloned()),
             Action::Ack { delivery, .. } | Action::Nack { delivery, .. } if !named.contains(delivery) => {

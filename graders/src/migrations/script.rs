@@ -336,14 +336,7 @@ pub fn parse(
     let mut code: Vec<MigrationSpec> = Vec::new();
     let parse_step = |value, config: &Config| {
         let step = parse_step(value, config, &mut code)?;
-        if let Some(at) = step.at {
-            if at < now {
-                return Err(format!(
-                    "at = \"{at}\" is earlier than the step before (\"{now}\"): in this challenge time never moves backwards"
-                ));
-            }
-            now = at;
-        }
+        crate::scenario::advance(&mut now, step.at)?;
         Ok(step)
     };
     crate::scenario::parse_scenario(config, steps, check, Config::validate, parse_step, Check::validate)
