@@ -147,6 +147,23 @@ impl ScenarioBody {
         }
     }
 
+    /// Whether it is a programmatic check (threads racing, trials timed against the reference),
+    /// or a script whose code waits in real time (threads blocked on deadlines): its verdict is
+    /// only as steady as the cores it gets, so it should have the machine to itself.
+    pub fn needs_machine(&self) -> bool {
+        self.system().waits_in_real_time() || self.is_check()
+    }
+
+    fn is_check(&self) -> bool {
+        match self {
+            ScenarioBody::RateLimiter(s) => s.is_check(),
+            ScenarioBody::LruCache(s) => s.is_check(),
+            ScenarioBody::ConnectionPool(s) => s.is_check(),
+            ScenarioBody::MessageQueue(s) => s.is_check(),
+            ScenarioBody::Migrations(s) => s.is_check(),
+        }
+    }
+
     /// Whether its seed matters (it drives randomness), so reports should print it.
     pub fn is_seeded(&self) -> bool {
         match self {
@@ -238,6 +255,11 @@ impl<Config, Step, Check: CheckKind> Scenario<Config, Step, Check> {
     /// Whether running it needs the reference solution loaded beside the learner's.
     pub fn needs_reference(&self) -> bool {
         matches!(&self.script, Script::Check(check) if check.needs_reference())
+    }
+
+    /// Whether it is a check rather than a script of steps.
+    pub fn is_check(&self) -> bool {
+        matches!(&self.script, Script::Check(_))
     }
 
     /// Whether its seed drives randomness.

@@ -48,6 +48,12 @@ pub struct Runner<'a> {
     pub hidden: Vec<PathBuf>,
 }
 
+/// A hold on the machine for one scenario: alone for checks, shared for scripts.
+enum Turn<'a> {
+    Alone(#[allow(dead_code)] tokio::sync::RwLockWriteGuard<'a, ()>),
+    Shared(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'a, ()>),
+}
+
 /// Reference solutions built during this run, by challenge id.
 type References = RefCell<HashMap<u32, Result<PathBuf, String>>>;
 
@@ -60,12 +66,16 @@ impl Runner<'_> {
         reporter: &mut dyn Reporter,
     ) -> std::io::Result<Vec<SubmissionReport>> {
         let references: References = RefCell::new(HashMap::new());
+        // Checks (threads racing, timed trials) and real-time waits take the machine alone; other
+        // scripts and builds share it. Otherwise a race that shows on idle cores can vanish while
+        // another submission builds, and the same crate would get another grade in another run.
+        let machine = tokio::sync::RwLock::new(());
         let reporter = RefCell::new(reporter);
         let mut graded: Vec<(usize, SubmissionReport)> = stream::iter(submissions.iter().enumerate())
             .map(|(index, submission)| {
-                let (references, reporter) = (&references, &reporter);
+                let (references, reporter, machine) = (&references, &reporter, &machine);
                 async move {
-                    let report = self.grade_one(index, submission, references, reporter).await?;
+                    let report = self.grade_one(index, submission, references, reporter, machine).await?;
                     reporter
                         .borrow_mut()
                         .report(&RunEvent::SubmissionFinished { submission: index, report: &report })?;
@@ -97,6 +107,7 @@ impl Runner<'_> {
         submission: &Submission,
         references: &References,
         reporter: &RefCell<&mut dyn Reporter>,
+        machine: &tokio::sync::RwLock<()>,
     ) -> std::io::Result<SubmissionReport> {
         let spec = &self.catalog.challenges[submission.challenge];
         let path = submission.path.as_path();
@@ -116,8 +127,10 @@ impl Runner<'_> {
         let refused = submission.missing.clone().or_else(|| crate::workspace::stale_harness(path));
         let built = match refused {
             Some(reason) => Err(BuildFailure { message: reason, rendered: None }),
-            None => cargo_build::build(&self.cache, path, self.color, &self.hidden_from(path))
-                .await
+            None => {
+                let _shared = machine.read().await;
+                cargo_build::build(&self.cache, path, self.color, &self.hidden_from(path)).await
+            }
                 .map_err(|e| BuildFailure { message: e.to_string(), rendered: e.rendered().map(str::to_owned) }),
         };
         let build = match &built {
@@ -141,7 +154,13 @@ impl Runner<'_> {
                     report(RunEvent::ScenarioStarted { name: &scenario.name })?;
                     let result = match &probe {
                         Some(verdict) => self.result(spec, scenario, verdict.clone(), None),
-                        None => self.run_scenario(spec, scenario, &built.library, references).await?,
+                        None => {
+                            let _turn = match scenario.body.needs_machine() {
+                                true => Turn::Alone(machine.write().await),
+                                false => Turn::Shared(machine.read().await),
+                            };
+                            self.run_scenario(spec, scenario, &built.library, references).await?
+                        }
                     };
                     report(RunEvent::ScenarioFinished { submission: index, result: &result })?;
                     results.push(result);

@@ -10,7 +10,7 @@ use crate::support::{alone, challenge};
 const CASES: &[(&str, &str, [&str; 3])] = &[
     ("1", "solutions/01-rate-limiter", ["tests/fixtures/buggy/off-by-one", "tests/fixtures/buggy/racy", "tests/fixtures/buggy/slow"]),
     ("2", "solutions/02-lru-cache", ["tests/fixtures/buggy-lru/get-no-promote", "tests/fixtures/buggy-lru/split-put", "tests/fixtures/buggy-lru/slow"]),
-    ("3", "solutions/03-connection-pool", ["tests/fixtures/buggy-pool/lifo-waiters", "tests/fixtures/buggy-pool/check-then-increment", "tests/fixtures/buggy-pool/slow"]),
+    ("3", "solutions/03-connection-pool", ["tests/fixtures/buggy-pool/lifo-waiters", "tests/fixtures/buggy-pool/connect-under-lock", "tests/fixtures/buggy-pool/slow"]),
     ("4", "solutions/04-dead-letter-queue", ["tests/fixtures/buggy-queue/retry-off-by-one", "tests/fixtures/buggy-queue/split-receive", "tests/fixtures/buggy-queue/slow"]),
     ("5", "solutions/05-migrations", ["tests/fixtures/buggy-migrations/no-checksum-check", "tests/fixtures/buggy-migrations/no-lock", "tests/fixtures/buggy-migrations/slow"]),
 ];
