@@ -106,6 +106,43 @@ fn queue_scenarios_name_the_step_and_the_fix() {
     assert_each_names_its_line("04-dead-letter-queue", cases);
 }
 
+#[test]
+fn migration_scenarios_name_the_step_and_the_fix() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "{ at = \"1m\", op = \"code\", migrations = [\"1\", \"2\", \"3-fixed\", \"4\"] }",
+            "{ at = \"1m\", op = \"code\", migrations = [\"1\", \"2\", \"3-fxed\", \"4\"] }",
+            &["scenario \"failure-mid-migration\", steps[3]", "migrations names \"3-fxed\"", "keys: \"1\", \"2\", \"3\", \"3-fixed\", \"4\""],
+        ),
+        (
+            "{ op = \"migrate\", expect = { error = \"checksum-mismatch\", version = 2 } },",
+            "{ op = \"migrate\", expect = { error = \"checksum-mismatch\" } },",
+            &["error = \"checksum-mismatch\" takes exactly version = N"],
+        ),
+        (
+            "{ at = \"1m\", op = \"migrate\", expect = { error = \"dirty\", version = 3 } },",
+            "{ at = \"1m\", op = \"migrate\", expect = { error = \"drity\", version = 3 } },",
+            &["unknown variant `drity`", "`dirty`"],
+        ),
+        (
+            "{ op = \"migrate\", expect = [1, 2, 10, 11] },",
+            "{ op = \"migrate\", expect = \"all\" },",
+            &["neither a list of versions such as [1, 2] nor an error"],
+        ),
+        ("{ op = \"rollback\", to = 1, expect", "{ op = \"rollback\", too = 1, expect", &["unknown field `too`"]),
+    ];
+    assert_each_names_its_line("05-migrations", cases);
+}
+
+#[test]
+fn limits_out_of_range_name_the_key_and_the_range() {
+    let temp = tempfile::tempdir().unwrap();
+    let (stderr, code, line) = broken(temp.path(), "[rubric]", "[limits]\nmemory-mib = 1\n\n[rubric]");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("memory-mib = 1 is out of range: use 64 to 16384"), "{stderr}");
+    assert!(stderr.contains(&format!("01-rate-limiter/challenge.toml:{line}:")), "the line of the [limits] table: {stderr}");
+}
+
 /// Each case breaks the real spec of `challenge` once; the error must name the file and the line
 /// of the change, and contain every word given.
 fn assert_each_names_its_line(challenge: &str, cases: &[(&str, &str, &[&str])]) {

@@ -342,13 +342,6 @@ pub fn parse(
     crate::scenario::parse_scenario(config, steps, check, Config::validate, parse_step, Check::validate)
 }
 
-/// `expect = [1, 2]` or `expect = { error = "dirty", version = 3 }`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ExpectOp {
-    Versions(Vec<u64>),
-    Error(ErrorOp),
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -403,12 +396,20 @@ impl ErrorOp {
     }
 }
 
-impl ExpectOp {
-    fn resolve(self) -> Result<Expect, String> {
-        match self {
-            ExpectOp::Versions(v) => Ok(Expect::Versions(v)),
-            ExpectOp::Error(e) => e.resolve().map(Expect::Error),
-        }
+/// `expect = [1, 2]` (the versions returned) or `expect = { error = "dirty", version = 3 }`,
+/// told apart by shape so that a mistake in either gets its own message.
+fn parse_expect(value: serde_json::Value) -> Result<Expect, String> {
+    match value {
+        serde_json::Value::Array(_) => serde_json::from_value(value)
+            .map(Expect::Versions)
+            .map_err(|e| format!("expect: {e} (a list of versions, such as [1, 2])")),
+        serde_json::Value::Object(_) => serde_json::from_value::<ErrorOp>(value)
+            .map_err(|e| format!("expect: {e}"))
+            .and_then(ErrorOp::resolve)
+            .map(Expect::Error),
+        other => Err(format!(
+            "expect = {other} is neither a list of versions such as [1, 2] nor an error such as {{ error = \"dirty\", version = 3 }}"
+        )),
     }
 }
 
@@ -417,10 +418,10 @@ impl ExpectOp {
 #[serde(tag = "op", rename_all = "kebab-case", rename_all_fields = "kebab-case", deny_unknown_fields)]
 enum Op {
     Code { migrations: Vec<String> },
-    Migrate { target: Option<u64>, expect: ExpectOp },
-    Rollback { to: u64, expect: ExpectOp },
+    Migrate { target: Option<u64>, expect: serde_json::Value },
+    Rollback { to: u64, expect: serde_json::Value },
     Status { expect: StatusExpect },
-    Repair { expect: ExpectOp },
+    Repair { expect: serde_json::Value },
 }
 
 fn parse_step(value: serde_json::Value, config: &Config, code: &mut Vec<MigrationSpec>) -> Result<Step, String> {
@@ -428,9 +429,7 @@ fn parse_step(value: serde_json::Value, config: &Config, code: &mut Vec<Migratio
         return Err("a step must be a table such as { op = \"migrate\", expect = [1, 2] }".to_owned());
     };
     let at = table.remove("at").map(serde_json::from_value::<Nanos>).transpose().map_err(|e| format!("at: {e}"))?;
-    let op: Op = serde_json::from_value(serde_json::Value::Object(table)).map_err(|e| {
-        format!("{e} (an expect is a list of versions such as [1, 2], or a table such as {{ error = \"dirty\", version = 3 }})")
-    })?;
+    let op: Op = serde_json::from_value(serde_json::Value::Object(table)).map_err(|e| e.to_string())?;
     let action = match op {
         Op::Code { migrations } => {
             *code = migrations
@@ -447,10 +446,10 @@ fn parse_step(value: serde_json::Value, config: &Config, code: &mut Vec<Migratio
                 .collect::<Result<_, _>>()?;
             Action::Code { keys: migrations }
         }
-        Op::Migrate { target, expect } => Action::Migrate { code: code.clone(), target, expect: expect.resolve()? },
-        Op::Rollback { to, expect } => Action::Rollback { code: code.clone(), to, expect: expect.resolve()? },
+        Op::Migrate { target, expect } => Action::Migrate { code: code.clone(), target, expect: parse_expect(expect)? },
+        Op::Rollback { to, expect } => Action::Rollback { code: code.clone(), to, expect: parse_expect(expect)? },
         Op::Status { expect } => Action::Status { code: code.clone(), expect },
-        Op::Repair { expect } => Action::Repair { code: code.clone(), expect: expect.resolve()? },
+        Op::Repair { expect } => Action::Repair { code: code.clone(), expect: parse_expect(expect)? },
     };
     Ok(Step { at, action })
 }
