@@ -38,7 +38,9 @@ pub use lru_cache::{CacheConfig, CacheMetrics, LruCache};
 pub use message_queue::{
     DeadLetter, DeadReason, Delivery, LeaseToken, MessageQueue, QueueConfig, QueueStats, StaleLease,
 };
-pub use migrations::{MigrateError, Migration, MigrationRunner, MigrationStatus, MigratorConfig, HISTORY_TABLE};
+pub use migrations::{
+    MigrateError, Migration, MigrationRunner, MigrationStatus, MigratorConfig, HISTORY_DDL, HISTORY_TABLE,
+};
 pub use rate_limiter::{Algorithm, CostExceedsCapacity, Decision, RateLimiter, RateLimiterConfig};
 
 /// Exports a [`RateLimiter`] implementation so the grader can load it.

@@ -28,6 +28,17 @@ use crate::Clock;
 /// ```
 pub const HISTORY_TABLE: &str = "_challenge_migrations";
 
+/// The statement above, ready to run: what a runner executes just before the first migration it
+/// applies.
+pub const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS _challenge_migrations (
+    version         INTEGER PRIMARY KEY,
+    name            TEXT    NOT NULL,
+    checksum        TEXT    NOT NULL,
+    applied_at      INTEGER NOT NULL,
+    execution_nanos INTEGER NOT NULL,
+    success         INTEGER NOT NULL
+)";
+
 /// One migration, as the code knows it.
 ///
 /// Its **checksum** is the lowercase hex SHA-256 of `up` after every `"\r\n"` is replaced by

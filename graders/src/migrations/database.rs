@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use challenge_harness::HISTORY_TABLE;
+use challenge_harness::{HISTORY_DDL, HISTORY_TABLE};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
@@ -18,11 +18,6 @@ pub fn checksum(up: &str) -> String {
     let digest = Sha256::digest(up.replace("\r\n", "\n").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
-
-/// The history table exactly as the trait's docs define it.
-const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS _challenge_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,
-    applied_at INTEGER NOT NULL, execution_nanos INTEGER NOT NULL, success INTEGER NOT NULL)";
 
 fn normalise(sql: &str) -> String {
     sql.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -3,20 +3,12 @@
 
 use std::path::Path;
 
-use challenge_harness::{Clock, MigrateError, Migration, MigrationRunner, MigrationStatus, MigratorConfig, HISTORY_TABLE};
+use challenge_harness::{
+    Clock, MigrateError, Migration, MigrationRunner, MigrationStatus, MigratorConfig, HISTORY_DDL, HISTORY_TABLE,
+};
 use rusqlite::Connection;
 
 use crate::history::{database, sorted, History};
-
-/// The history table exactly as the trait's docs define it.
-const HISTORY_DDL: &str = "CREATE TABLE IF NOT EXISTS _challenge_migrations (
-    version INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    applied_at INTEGER NOT NULL,
-    execution_nanos INTEGER NOT NULL,
-    success INTEGER NOT NULL
-)";
 
 /// The reference migration runner.
 pub struct ReferenceRunner {

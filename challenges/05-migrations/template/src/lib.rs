@@ -12,19 +12,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use challenge_harness::{Clock, MigrateError, Migration, MigrationRunner, MigrationStatus, MigratorConfig, HISTORY_TABLE};
+use challenge_harness::{
+    Clock, MigrateError, Migration, MigrationRunner, MigrationStatus, MigratorConfig, HISTORY_DDL, HISTORY_TABLE,
+};
 use rusqlite::Connection;
 
-/// The history table, exactly as the trait's docs define it. Create it (if absent) just before the
-/// first migration a call applies, never on a call that refuses or has nothing to do.
-const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS _challenge_migrations (
-    version         INTEGER PRIMARY KEY,
-    name            TEXT    NOT NULL,
-    checksum        TEXT    NOT NULL,
-    applied_at      INTEGER NOT NULL,
-    execution_nanos INTEGER NOT NULL,
-    success         INTEGER NOT NULL
-)";
+// `HISTORY_DDL` creates the history table exactly as the trait's docs define it. Run it just
+// before the first migration a call applies, never on a call that refuses or has nothing to do.
 
 /// A runner holds only its config and its clock: every call opens its own connection to the file
 /// it is given, since the grader reads the file between calls.
