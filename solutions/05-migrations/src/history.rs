@@ -72,13 +72,19 @@ impl History {
         if let Some(applied) = self.highest().filter(|&a| a > latest) {
             return Err(MigrateError::DatabaseAhead { applied, latest });
         }
+        // Check 4 for every row before check 5 for any: a missing version outranks a lower
+        // mismatched one.
+        let mut known = Vec::with_capacity(self.rows.len());
         for (&v, row) in &self.rows {
             let Ok(i) = code.binary_search_by_key(&v, |m| m.version) else {
                 return Err(MigrateError::MissingMigration(v));
             };
-            let local = crate::checksum(&code[i].up);
+            known.push((v, row, code[i]));
+        }
+        for (version, row, m) in known {
+            let local = crate::checksum(&m.up);
             if local != row.checksum {
-                return Err(MigrateError::ChecksumMismatch { version: v, applied: row.checksum.clone(), local });
+                return Err(MigrateError::ChecksumMismatch { version, applied: row.checksum.clone(), local });
             }
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! `MigrationRunner` trait's docs (`harness/src/migrations.rs`) pin it.
 //!
 //! Layout:
+//! - [`checksum`]: the brief's SHA-256 of a migration's `up`, line endings normalised;
 //! - [`history`]: reading the history table in one query, and the checks every call makes
 //!   against it before it writes anything;
 //! - [`runner`]: [`ReferenceRunner`], the trait implementation: one connection per call, one
@@ -9,6 +10,9 @@
 //!   inside it so that racing runners apply each migration exactly once.
 //!
 //! Where the contract leaves room, this solution reads it as follows:
+//! - The order check (`OutOfOrder`) looks at every pending migration, not only those up to the
+//!   target, as the other checks use the whole code: a late migration is refused even by a call
+//!   whose target stops before it.
 //! - A no-transaction migration cannot be guarded by the write lock, so two racing runners could
 //!   both run one; the brief warns that such migrations must be safe to run alone.
 //! - After a no-transaction migration the connection's `foreign_keys` is switched back on, in case
@@ -16,27 +20,12 @@
 //! - A no-transaction down that fails keeps its history row (the migration stays applied) and
 //!   returns `Failed`.
 
+mod checksum;
 mod history;
 mod runner;
 
+pub use checksum::checksum;
 pub use runner::ReferenceRunner;
-
-/// The brief's checksum: lowercase hex SHA-256 of `up` after every CRLF becomes LF.
-pub fn checksum(up: &str) -> String {
-    use sha2::{Digest, Sha256};
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = if up.contains('\r') {
-        Sha256::digest(up.replace("\r\n", "\n").as_bytes())
-    } else {
-        Sha256::digest(up.as_bytes())
-    };
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
-    }
-    out
-}
 
 challenge_harness::export_migration_runner!(ReferenceRunner);
 

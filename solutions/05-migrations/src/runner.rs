@@ -46,11 +46,13 @@ impl ReferenceRunner {
             .map_err(database)
     }
 
+    /// Writes `m`'s history row: `success` with the clock's elapsed time, or a failure row with
+    /// `execution_nanos` 0, as the contract pins for a no-transaction migration that broke.
     fn record(&self, conn: &Connection, m: &Migration, started: u64, success: bool) -> rusqlite::Result<usize> {
         let sql = format!(
             "INSERT INTO {HISTORY_TABLE} (version, name, checksum, applied_at, execution_nanos, success) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
         );
-        let elapsed = self.clock.now().saturating_sub(started);
+        let elapsed = if success { self.clock.now().saturating_sub(started) } else { 0 };
         conn.prepare_cached(&sql)?.execute(rusqlite::params![
             m.version as i64,
             m.name,
@@ -98,7 +100,11 @@ impl ReferenceRunner {
         if m.no_transaction {
             conn.execute_batch(down).map_err(failed)?;
             let _ = conn.pragma_update(None, "foreign_keys", true);
-            return conn.prepare_cached(&delete).and_then(|mut s| s.execute([m.version as i64])).map(|n| n > 0).map_err(failed);
+            return conn
+                .prepare_cached(&delete)
+                .and_then(|mut s| s.execute([m.version as i64]))
+                .map(|n| n > 0)
+                .map_err(failed);
         }
         conn.execute_batch("BEGIN IMMEDIATE").map_err(database)?;
         if !Self::recorded(conn, m.version).map_err(|e| abort(conn, e))? {
@@ -106,7 +112,9 @@ impl ReferenceRunner {
             return Ok(false);
         }
         conn.execute_batch(down).map_err(|e| abort(conn, failed(e)))?;
-        conn.prepare_cached(&delete).and_then(|mut s| s.execute([m.version as i64])).map_err(|e| abort(conn, failed(e)))?;
+        conn.prepare_cached(&delete)
+            .and_then(|mut s| s.execute([m.version as i64]))
+            .map_err(|e| abort(conn, failed(e)))?;
         conn.execute_batch("COMMIT").map_err(|e| abort(conn, failed(e)))?;
         Ok(true)
     }
@@ -122,16 +130,15 @@ impl MigrationRunner for ReferenceRunner {
         let history = History::read(&conn)?;
         let code = sorted(migrations);
         history.validate(&code)?;
-        let pending: Vec<&Migration> = code
-            .iter()
-            .copied()
-            .filter(|m| !history.rows.contains_key(&m.version) && target.is_none_or(|t| m.version <= t))
-            .collect();
+        let pending: Vec<&Migration> =
+            code.iter().copied().filter(|m| !history.rows.contains_key(&m.version)).collect();
         if let (false, Some(applied)) = (self.config.allow_out_of_order, history.highest()) {
             if let Some(m) = pending.iter().find(|m| m.version < applied) {
                 return Err(MigrateError::OutOfOrder { version: m.version, applied });
             }
         }
+        // The target limits what is applied, after the checks (which look at the whole code).
+        let pending: Vec<&Migration> = pending.into_iter().filter(|m| target.is_none_or(|t| m.version <= t)).collect();
         if pending.is_empty() {
             return Ok(Vec::new());
         }
