@@ -186,7 +186,11 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits, hidden: &[&Path]) -> std
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
     let status = isolation.unwrap_status(child.wait().await?);
-    let strays = sweep(&token);
+    // Inside the sandbox the worker's PID namespace dies with it, taking every process in it
+    // along; the sweep there only catches that teardown mid-way, so it kills but reports
+    // nothing. Unconfined, what it finds escaped the process group, and the learner is told.
+    let swept = sweep(&token);
+    let strays = if isolation.is_confined() { 0 } else { swept };
     let elapsed = started.elapsed();
     let (records, forged) =
         tokio::time::timeout(DRAIN_GRACE, records).await.ok().and_then(Result::ok).unwrap_or_default();
