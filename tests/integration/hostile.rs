@@ -25,6 +25,10 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     ("fork-bomb", "timeout", "(the wall-clock limit)"),
     // Were one forged "Done" believed, this would be judged as a finished scenario.
     ("forged-records", "exited", "the grader ignored 3 forged lines your code wrote on its private record pipe"),
+    ("huge-alloc", "memory-limit", "the address-space limit, 1024 MiB"),
+    ("slow-leak", "memory-limit", "ran out of memory"),
+    ("thread-bomb", "panic", "failed to spawn thread"),
+    ("wrong-abi", "abi-mismatch", "built against a different harness ABI"),
 ];
 
 /// The fixtures whose verdict depends on the isolation: what they do succeeds only unconfined.
