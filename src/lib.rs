@@ -28,6 +28,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Runs one job in a worker process: what `challenge-worker` (and `challenge __worker`) does.
+pub fn worker() -> ExitCode {
+    worker_main::worker_main()
+}
+
 /// Runs the tool with `args` (including the program name) and returns its exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();

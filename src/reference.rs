@@ -22,7 +22,7 @@ pub async fn library(catalog: &Catalog, cache: &Cache, spec: &ChallengeSpec) -> 
             return Ok(library);
         }
     }
-    let built = cargo_build::build(cache, &dir, false, &[]).await?;
+    let built = cargo_build::build(cache, &dir, false, cargo_build::Target::Shared, &[]).await?;
     if reuse {
         // Without the record the next run builds again (a fresh no-op for cargo): nothing is lost.
         let _ = std::fs::write(&record, format!("{}\n", built.library.display()));

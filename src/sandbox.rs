@@ -8,13 +8,15 @@
 //! takes every process down with the worker, `--die-with-parent` and `--new-session` (so the
 //! learner's code cannot reach the grader's terminal). The rlimits apply in both cases.
 //!
-//! What it does not hide: the grader's own executable, which embeds the catalogue (a submission
-//! that reverse-engineers it can find hidden scenarios' inputs, though never the verdicts, which
-//! the parent decides), and the shared build cache.
+//! Hidden as well: the build cache's other libraries, and the catalogue, since workers run
+//! `challenge-worker`, which is linked without it (see [`WorkerExe`]). Where only `challenge`
+//! itself is there to run, the isolation line says that the catalogue is readable.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use crate::runner::worker_process::WorkerExe;
 
 /// The isolation in force for this run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +44,16 @@ pub fn init(wanted: bool) -> &'static Isolation {
 /// The isolation this process decided on, or no sandbox if it never asked for one.
 pub fn current() -> &'static Isolation {
     CURRENT.get_or_init(|| Isolation::Rlimits { reason: "no sandbox was asked for".to_owned() })
+}
+
+/// The isolation line for reports and the gradebook: the sandbox in force, then what the
+/// workers run.
+pub fn describe() -> String {
+    let worker = match WorkerExe::locate() {
+        Ok(worker) => worker.summary(),
+        Err(e) => format!("the worker executable could not be found: {e}"),
+    };
+    format!("{}; {worker}", current().summary())
 }
 
 /// The flags every sandboxed command gets, before its own binds.
@@ -118,9 +130,11 @@ impl Isolation {
     }
 
     /// A command that runs `program` under this isolation, able to write only `writable` (beyond
-    /// its private `/tmp`), and unable to see `hidden`. Everything outside `/tmp` is readable;
-    /// what `needs` names under `/tmp` (the program, a crate, a library to load) is made readable
-    /// by binding, read-only, the top directory under `/tmp` that holds it.
+    /// its private `/tmp`), and unable to see `hidden` (a directory becomes an empty tmpfs, a
+    /// file reads as empty). Everything else outside `/tmp` is readable; what `needs` names (the
+    /// program, a crate, a library to load) is made readable under `/tmp` by binding, read-only,
+    /// the top directory under `/tmp` that holds it, and inside a hidden directory by binding it
+    /// alone.
     pub fn command(&self, program: impl AsRef<OsStr>, writable: &[&Path], needs: &[&Path], hidden: &[&Path]) -> tokio::process::Command {
         let Isolation::Bubblewrap { bwrap } = self else { return tokio::process::Command::new(program) };
         let mut command = tokio::process::Command::new(bwrap);
@@ -140,8 +154,16 @@ impl Isolation {
         for root in roots {
             command.arg("--ro-bind").arg(&root).arg(&root);
         }
-        for dir in hidden.iter().filter(|d| d.is_dir()) {
-            command.arg("--tmpfs").arg(absolute(dir));
+        let hidden: Vec<PathBuf> = hidden.iter().map(|h| absolute(h)).collect();
+        for path in &hidden {
+            if path.is_dir() {
+                command.arg("--tmpfs").arg(path);
+            } else if path.is_file() {
+                command.arg("--ro-bind").arg("/dev/null").arg(path);
+            }
+        }
+        for need in needs.iter().map(|n| absolute(n)).filter(|n| hidden.iter().any(|h| n.starts_with(h) && n != h)) {
+            command.arg("--ro-bind").arg(&need).arg(&need);
         }
         for dir in writable {
             let dir = absolute(dir);

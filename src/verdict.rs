@@ -37,6 +37,10 @@ pub enum Verdict {
     Timeout {
         /// The wall-clock limit.
         limit: Duration,
+        /// CPU time the worker's processes had used by then, when it could be read: what tells
+        /// a loop (busy, but slowed below the CPU-time limit by a loaded machine) from a
+        /// deadlock (idle).
+        cpu: Option<Duration>,
     },
     /// The worker's threads together used more CPU time than allowed (SIGXCPU).
     CpuLimit {
@@ -138,10 +142,22 @@ impl Verdict {
             Verdict::Exited { code } => format!(
                 "the process exited with code {code} before the scenario finished: does your code call std::process::exit?"
             ),
-            Verdict::Timeout { limit } => format!(
-                "no result within {} (the wall-clock limit): look for an infinite loop, a deadlock, or a wait on real time that never comes (time here is virtual)",
-                humantime::format_duration(*limit)
-            ),
+            Verdict::Timeout { limit, cpu } => {
+                let wall = humantime::format_duration(*limit);
+                match cpu {
+                    Some(cpu) if *cpu >= *limit / 4 => format!(
+                        "no result within {wall} (the wall-clock limit), and it was busy all along ({:.1} s of CPU time): look for an infinite loop or a busy-wait",
+                        cpu.as_secs_f64()
+                    ),
+                    Some(cpu) => format!(
+                        "no result within {wall} (the wall-clock limit), and it was waiting, not computing ({:.2} s of CPU time): look for a deadlock, a wakeup that never comes, or a wait on real time (time here is virtual)",
+                        cpu.as_secs_f64()
+                    ),
+                    None => format!(
+                        "no result within {wall} (the wall-clock limit): look for an infinite loop, a deadlock, or a wait on real time that never comes (time here is virtual)"
+                    ),
+                }
+            }
             Verdict::CpuLimit { limit } => format!(
                 "used more than {} of CPU time across its threads (the CPU-time limit): look for threads that spin, busy-wait loops, or a thread spawned per call",
                 humantime::format_duration(*limit)
@@ -171,7 +187,7 @@ impl Verdict {
     pub fn decide(run: &WorkerRun, body: &ScenarioBody, seed: u64, limits: &Limits) -> Verdict {
         match run.ending {
             Ending::OutputFlood => return Verdict::OutputLimit { limit: limits.output_max },
-            Ending::TimedOut => return Verdict::Timeout { limit: limits.wall },
+            Ending::TimedOut => return Verdict::Timeout { limit: limits.wall, cpu: run.cpu },
             Ending::Exited => {}
         }
         let mut observations: Vec<Observation> = Vec::new();

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{current_exe, runtime, CommandError, Context};
+use super::{worker_exe, runtime, CommandError, Context};
 use crate::cargo_build::Cache;
 use crate::cli::Format;
 use crate::gradebook::{GradeRow, Gradebook, GradebookSink, RunEnv};
@@ -40,8 +40,9 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
         found = submissions::shard(found, index, count);
     }
     let book = Gradebook::open(&options.gradebook)?;
-    let isolation = crate::sandbox::init(true);
-    let env = run_env(isolation);
+    crate::sandbox::init(true);
+    let isolation = crate::sandbox::describe();
+    let env = run_env(&isolation);
 
     // Resume: what this tool version already graded from the same source is not graded again.
     let mut hashes = HashMap::new();
@@ -82,7 +83,7 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
         Format::Human => Box::new(std::io::stdout()) as Box<dyn Write>,
         _ => Box::new(std::io::stderr()),
     };
-    writeln!(human, "isolation: {}", isolation.summary()).map_err(CommandError::io("failed to write the report"))?;
+    writeln!(human, "isolation: {isolation}").map_err(CommandError::io("failed to write the report"))?;
     for row in &skipped {
         writeln!(
             human,
@@ -94,19 +95,29 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
 
     let mut reporter = super::test::reporters(cx, options.format, Detail::Instructor, to_grade.len());
     reporter.0.push(Box::new(GradebookSink::new(book, env, hashes, Box::new(std::io::stderr()))));
+    let cache = Cache::locate();
+    // Each submission's code is kept from seeing the others' (their crates and what was built
+    // from them), the specs' hidden scenarios, the reference sources and the gradebook.
+    let hidden = to_grade
+        .iter()
+        .map(|s| s.path.canonicalize().unwrap_or_else(|_| s.path.clone()))
+        .chain(cx.catalog.spec_dir())
+        .chain(cx.catalog.root.join("solutions").canonicalize().ok())
+        .chain(cache.others_builds())
+        .chain(["", "-wal", "-shm", "-journal"].map(|suffix| {
+            let mut path = options.gradebook.clone().into_os_string();
+            path.push(suffix);
+            PathBuf::from(path)
+        }))
+        .collect();
     let runner = Runner {
         catalog: &cx.catalog,
-        cache: Cache::locate(),
-        exe: current_exe()?,
+        cache,
+        exe: worker_exe()?,
         mode: Mode::Grade,
         color: cx.color,
         jobs: options.jobs,
-        // Each submission's code is kept from seeing the others', and the specs' hidden scenarios.
-        hidden: to_grade
-            .iter()
-            .map(|s| s.path.canonicalize().unwrap_or_else(|_| s.path.clone()))
-            .chain(cx.catalog.spec_dir())
-            .collect(),
+        hidden,
     };
     let reports =
         runtime()?.block_on(runner.run(&to_grade, &mut reporter)).map_err(CommandError::io("failed to grade"))?;
@@ -121,7 +132,7 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
 }
 
 /// What grades are recorded with: this tool, the harness ABI, the toolchain, the isolation.
-fn run_env(isolation: &crate::sandbox::Isolation) -> RunEnv {
+fn run_env(isolation: &str) -> RunEnv {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
     let toolchain = std::process::Command::new(rustc)
         .arg("--version")
@@ -133,6 +144,6 @@ fn run_env(isolation: &crate::sandbox::Isolation) -> RunEnv {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         harness_abi: challenge_harness::ffi::ABI_VERSION,
         toolchain,
-        isolation: isolation.summary(),
+        isolation: isolation.to_owned(),
     }
 }

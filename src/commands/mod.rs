@@ -22,6 +22,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::cli::{Cli, ColorChoice, Command, DevCommand, Format};
 use crate::exit;
 use crate::spec::ChallengeSpec;
+use crate::runner::WorkerExe;
 use crate::workspace::{Workspace, WorkspaceError};
 
 /// Why a command could not do its work.
@@ -177,9 +178,9 @@ fn print(text: &str) -> Result<u8, CommandError> {
     Ok(crate::exit::PASSED)
 }
 
-/// This executable, which re-runs itself as the worker.
-fn current_exe() -> Result<PathBuf, CommandError> {
-    std::env::current_exe().map_err(CommandError::io("failed to find the challenge executable"))
+/// What the workers run: `challenge-worker` beside this executable, or this executable.
+fn worker_exe() -> Result<WorkerExe, CommandError> {
+    WorkerExe::locate().map_err(CommandError::io("failed to find the challenge executable"))
 }
 
 /// A single-threaded runtime: workers are child processes, so one thread waits on all of them,

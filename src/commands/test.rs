@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{current_exe, runtime, CommandError, Context};
+use super::{worker_exe, runtime, CommandError, Context};
 use crate::cargo_build::Cache;
 use crate::cli::Format;
 use crate::progress::Progress;
@@ -42,8 +42,8 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, options:
         eprintln!("note: {note}");
     }
     if sandbox {
-        let isolation = crate::sandbox::init(true);
-        eprintln!("isolation: {}", isolation.summary());
+        crate::sandbox::init(true);
+        eprintln!("isolation: {}", crate::sandbox::describe());
     }
     let mut reporter = reporters(cx, format, Detail::Learner, 1);
     // A replay: the seeded scenarios take the seed the learner gives, the rest are unchanged.
@@ -56,7 +56,7 @@ pub(super) fn run(cx: &Context, query: &str, solution: Option<PathBuf>, options:
     let runner = Runner {
         catalog: &catalog,
         cache: Cache::locate(),
-        exe: current_exe()?,
+        exe: worker_exe()?,
         mode: Mode::Test,
         color: cx.color,
         jobs: 1,

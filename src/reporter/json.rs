@@ -165,7 +165,7 @@ impl Reporter for JsonReporter {
                     .collect(),
             })
             .collect();
-        serde_json::to_writer_pretty(&mut self.out, &Document { isolation: crate::sandbox::current().summary(), submissions })?;
+        serde_json::to_writer_pretty(&mut self.out, &Document { isolation: crate::sandbox::describe(), submissions })?;
         writeln!(self.out)?;
         self.out.flush()
     }

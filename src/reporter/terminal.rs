@@ -569,7 +569,7 @@ mod tests {
             (Verdict::Crash { signal: libc::SIGABRT, cause: crate::verdict::CrashCause::StackOverflow }, "\nthread 'main' has overflowed its stack\n"),
             (Verdict::Crash { signal: libc::SIGABRT, cause: crate::verdict::CrashCause::Abort }, ""),
             (Verdict::Exited { code: 0 }, ""),
-            (Verdict::Timeout { limit: Duration::from_secs(10) }, ""),
+            (Verdict::Timeout { limit: Duration::from_secs(10), cpu: None }, ""),
             (Verdict::CpuLimit { limit: Duration::from_secs(20) }, ""),
             (Verdict::MemoryLimit { limit: 1 << 30 }, "memory allocation of 67108864 bytes failed\n"),
             (Verdict::OutputLimit { limit: 8 << 20 }, ""),

@@ -10,8 +10,8 @@ use futures_util::stream::{self, StreamExt};
 
 use challenge_graders::wire::{Job, Record, Task};
 
-use super::worker_process::{self, Limits, WorkerRun};
-use crate::cargo_build::{self, BuildError, Cache};
+use super::worker_process::{self, Limits, WorkerExe, WorkerRun};
+use crate::cargo_build::{self, BuildError, Cache, Target};
 use crate::catalog::Catalog;
 use crate::events::RunEvent;
 use crate::reporter::Reporter;
@@ -35,8 +35,8 @@ pub struct Runner<'a> {
     pub catalog: &'a Catalog,
     /// Build cache.
     pub cache: Cache,
-    /// This binary, re-executed as the worker.
-    pub exe: PathBuf,
+    /// What each worker runs.
+    pub exe: WorkerExe,
     /// Test or grade.
     pub mode: Mode,
     /// Whether cargo should color its diagnostics.
@@ -57,6 +57,15 @@ enum Turn<'a> {
 /// Reference solutions built during this run, by challenge id.
 type References = RefCell<HashMap<u32, Result<PathBuf, String>>>;
 
+/// What one run builds once per challenge and shares between submissions.
+#[derive(Default)]
+struct PerChallenge {
+    /// Reference solutions, built when a timed scenario first needs one.
+    references: References,
+    /// Seeds for private builds (see `cargo_build::seed`), in grade mode.
+    seeds: RefCell<HashMap<u32, PathBuf>>,
+}
+
 impl Runner<'_> {
     /// Grades every submission, up to `jobs` at once, reporting as it goes. Reports come back in
     /// the order of `submissions`.
@@ -65,7 +74,7 @@ impl Runner<'_> {
         submissions: &[Submission],
         reporter: &mut dyn Reporter,
     ) -> std::io::Result<Vec<SubmissionReport>> {
-        let references: References = RefCell::new(HashMap::new());
+        let shared = PerChallenge::default();
         // Checks (threads racing, timed trials) and real-time waits take the machine alone; other
         // scripts and builds share it. Otherwise a race that shows on idle cores can vanish while
         // another submission builds, and the same crate would get another grade in another run.
@@ -73,9 +82,9 @@ impl Runner<'_> {
         let reporter = RefCell::new(reporter);
         let mut graded: Vec<(usize, SubmissionReport)> = stream::iter(submissions.iter().enumerate())
             .map(|(index, submission)| {
-                let (references, reporter, machine) = (&references, &reporter, &machine);
+                let (shared, reporter, machine) = (&shared, &reporter, &machine);
                 async move {
-                    let report = self.grade_one(index, submission, references, reporter, machine).await?;
+                    let report = self.grade_one(index, submission, shared, reporter, machine).await?;
                     reporter
                         .borrow_mut()
                         .report(&RunEvent::SubmissionFinished { submission: index, report: &report })?;
@@ -91,7 +100,7 @@ impl Runner<'_> {
         Ok(graded.into_iter().map(|(_, report)| report).collect())
     }
 
-    /// What `own`'s build and workers must not see.
+    /// What the build and the workers of the submission in `own` must not see.
     fn hidden_from(&self, own: &Path) -> Vec<&Path> {
         let own = own.canonicalize().unwrap_or_else(|_| own.to_owned());
         self.hidden.iter().map(PathBuf::as_path).filter(|h| !own.starts_with(h) && !h.starts_with(&own)).collect()
@@ -105,7 +114,7 @@ impl Runner<'_> {
         &self,
         index: usize,
         submission: &Submission,
-        references: &References,
+        shared: &PerChallenge,
         reporter: &RefCell<&mut dyn Reporter>,
         machine: &tokio::sync::RwLock<()>,
     ) -> std::io::Result<SubmissionReport> {
@@ -129,7 +138,7 @@ impl Runner<'_> {
             Some(reason) => Err(BuildFailure { message: reason, rendered: None }),
             None => {
                 let _shared = machine.read().await;
-                cargo_build::build(&self.cache, path, self.color, &self.hidden_from(path)).await
+                self.build(spec, path, shared).await
             }
                 .map_err(|e| BuildFailure { message: e.to_string(), rendered: e.rendered().map(str::to_owned) }),
         };
@@ -149,7 +158,8 @@ impl Runner<'_> {
                 }
             }
             Ok(built) => {
-                let probe = self.probe(spec, &built.library).await?;
+                let hidden = self.hidden_from(path);
+                let probe = self.probe(spec, &built.library, &hidden).await?;
                 for scenario in &scenarios {
                     report(RunEvent::ScenarioStarted { name: &scenario.name })?;
                     let result = match &probe {
@@ -159,7 +169,7 @@ impl Runner<'_> {
                                 true => Turn::Alone(machine.write().await),
                                 false => Turn::Shared(machine.read().await),
                             };
-                            self.run_scenario(spec, scenario, &built.library, references).await?
+                            self.run_scenario(spec, scenario, &built.library, &hidden, &shared.references).await?
                         }
                     };
                     report(RunEvent::ScenarioFinished { submission: index, result: &result })?;
@@ -179,14 +189,32 @@ impl Runner<'_> {
         })
     }
 
+    /// Builds a submission: in grade mode privately, from the challenge's seed, so that no
+    /// submission's build sees or changes what another's does; else in the shared target dir.
+    async fn build(&self, spec: &ChallengeSpec, path: &Path, shared: &PerChallenge) -> Result<cargo_build::Built, BuildError> {
+        if self.mode != Mode::Grade {
+            return cargo_build::build(&self.cache, path, self.color, Target::Shared, &self.hidden_from(path)).await;
+        }
+        let known = shared.seeds.borrow().get(&spec.id).cloned();
+        let seed = match known {
+            Some(seed) => seed,
+            None => {
+                let seed = cargo_build::seed(&self.cache, &spec.dir_name(), &spec.dir.join("template")).await;
+                shared.seeds.borrow_mut().insert(spec.id, seed.clone());
+                seed
+            }
+        };
+        cargo_build::build(&self.cache, path, self.color, Target::Private { seed: &seed }, &self.hidden_from(path)).await
+    }
+
     /// Loads the library once; `Some(verdict)` when it cannot be used, which then applies to every
     /// scenario without starting their workers.
-    async fn probe(&self, spec: &ChallengeSpec, library: &Path) -> std::io::Result<Option<Verdict>> {
+    async fn probe(&self, spec: &ChallengeSpec, library: &Path, hidden: &[&Path]) -> std::io::Result<Option<Verdict>> {
         let job =
             Job { learner: library.to_owned(), reference: None, seed: 0, task: Task::Probe { system: spec.system }, key: 0 };
         let timeout = Duration::from_secs(10);
         let limits = Limits::new(timeout, &crate::spec::ResourceLimits::defaults(timeout));
-        let run = worker_process::run(&self.exe, &job, limits, &self.hidden_from(library)).await?;
+        let run = worker_process::run(&self.exe, &job, limits, hidden).await?;
         Ok(run.records.iter().find_map(|r| match r {
             Record::LoadFailed { problem, .. } => Some(Verdict::AbiMismatch { problem: problem.clone() }),
             _ => None,
@@ -198,6 +226,7 @@ impl Runner<'_> {
         spec: &ChallengeSpec,
         scenario: &ScenarioSpec,
         library: &Path,
+        hidden: &[&Path],
         references: &References,
     ) -> std::io::Result<ScenarioResult> {
         let reference = if scenario.body.needs_reference() {
@@ -223,7 +252,7 @@ impl Runner<'_> {
             key: 0,
         };
         let limits = Limits::new(scenario.timeout, &scenario.limits);
-        let run = worker_process::run(&self.exe, &job, limits, &self.hidden_from(library)).await?;
+        let run = worker_process::run(&self.exe, &job, limits, hidden).await?;
         let verdict = Verdict::decide(&run, &scenario.body, scenario.seed, &limits);
         Ok(self.result(spec, scenario, verdict, Some(&run)))
     }

@@ -4,3 +4,4 @@ mod grading;
 pub mod worker_process;
 
 pub use grading::{Mode, Runner};
+pub use worker_process::WorkerExe;

@@ -1,9 +1,10 @@
-//! Spawning one `challenge __worker` process for one scenario, under resource limits, and
-//! collecting everything it did: its records (from fd 3), a capped prefix of its stdout and
-//! stderr, how it ended. Deciding what that means is `verdict`'s job.
+//! Spawning one worker process for one scenario (`challenge-worker`, or `challenge __worker`
+//! where that is missing), under resource limits, and collecting everything it did: its records
+//! (from fd 3), a capped prefix of its stdout and stderr, how it ended, and at a timeout how much
+//! CPU it had used. Deciding what that means is `verdict`'s job.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +14,48 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufRead
 use tokio::sync::Notify;
 
 use crate::spec::ResourceLimits;
+
+/// The executable a worker runs: the learner's library is loaded into it, so whatever it carries
+/// the learner's code can read (`/proc/self/exe`, or its own memory).
+#[derive(Clone, Debug)]
+pub enum WorkerExe {
+    /// `challenge-worker`, beside this executable: built without the catalogue, so neither hidden
+    /// scenarios nor the reference solutions' sources are in it.
+    Dedicated(PathBuf),
+    /// This executable run as `challenge __worker`, for want of `challenge-worker` (`cargo run`
+    /// builds only the binary it runs): it carries the whole catalogue.
+    Itself(PathBuf),
+}
+
+/// The dedicated worker's file name.
+const WORKER_BINARY: &str = "challenge-worker";
+
+impl WorkerExe {
+    /// `challenge-worker` beside this executable if it is there, else this executable.
+    pub fn locate() -> std::io::Result<WorkerExe> {
+        let exe = std::env::current_exe()?;
+        let dedicated = exe.with_file_name(WORKER_BINARY);
+        Ok(if dedicated.is_file() { WorkerExe::Dedicated(dedicated) } else { WorkerExe::Itself(exe) })
+    }
+
+    fn program(&self) -> (&Path, &'static [&'static str]) {
+        match self {
+            WorkerExe::Dedicated(path) => (path, &[]),
+            WorkerExe::Itself(path) => (path, &["__worker"]),
+        }
+    }
+
+    /// One clause for the isolation line.
+    pub fn summary(&self) -> String {
+        match self {
+            WorkerExe::Dedicated(_) => format!("workers run {WORKER_BINARY}, which carries no catalogue"),
+            WorkerExe::Itself(exe) => format!(
+                "workers run {} itself, which carries the catalogue, hidden scenarios and reference sources included, where a submission can read them: `cargo build --release` builds {WORKER_BINARY} beside it",
+                exe.display()
+            ),
+        }
+    }
+}
 
 /// The limits one worker runs under.
 #[derive(Clone, Copy, Debug)]
@@ -101,6 +144,8 @@ pub struct WorkerRun {
     pub strays: usize,
     /// Lines on the record pipe without the job's key: forgeries, ignored.
     pub forged: usize,
+    /// At a timeout, the CPU time its processes had used (see [`cpu_time`]).
+    pub cpu: Option<Duration>,
 }
 
 impl WorkerRun {
@@ -130,9 +175,9 @@ impl WorkerRun {
 /// Time allowed for pipes to drain after the process group is gone.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
-/// Runs `job` in a fresh worker process (`exe __worker`) under `limits`.
+/// Runs `job` in a fresh worker process under `limits`.
 /// Inside the sandbox when there is one, unable to see `hidden`.
-pub async fn run(exe: &Path, job: &Job, limits: Limits, hidden: &[&Path]) -> std::io::Result<WorkerRun> {
+pub async fn run(exe: &WorkerExe, job: &Job, limits: Limits, hidden: &[&Path]) -> std::io::Result<WorkerRun> {
     let key = fresh_key();
     let job_json = serde_json::to_vec(&Job { key, ..job.clone() }).map_err(std::io::Error::other)?;
     let (records_read, records_write) = pipe()?;
@@ -141,8 +186,9 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits, hidden: &[&Path]) -> std
     let token = worker_token();
     let isolation = crate::sandbox::current();
     let needs: Vec<&Path> = [Some(job.learner.as_path()), job.reference.as_deref()].into_iter().flatten().collect();
-    let mut cmd = isolation.command(exe, &[], &needs, hidden);
-    cmd.arg("__worker")
+    let (program, args) = exe.program();
+    let mut cmd = isolation.command(program, &[], &needs, hidden);
+    cmd.args(args)
         .env_clear()
         // Inherited by everything the worker starts, so what escapes its process group can
         // still be found (see `sweep`).
@@ -180,6 +226,8 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits, hidden: &[&Path]) -> std
         _ = tokio::time::sleep(limits.wall) => Ending::TimedOut,
         _ = flood.notified() => Ending::OutputFlood,
     };
+    // Read before the kill, while the processes still count it.
+    let cpu = (ending == Ending::TimedOut).then(|| cpu_time(&token)).flatten();
     if let Some(pgid) = pgid {
         // Kill the group even after a normal exit: the learner may have left processes behind.
         // SAFETY: signalling a process group we created.
@@ -196,7 +244,42 @@ pub async fn run(exe: &Path, job: &Job, limits: Limits, hidden: &[&Path]) -> std
         tokio::time::timeout(DRAIN_GRACE, records).await.ok().and_then(Result::ok).unwrap_or_default();
     let stdout = tokio::time::timeout(DRAIN_GRACE, stdout).await.ok().and_then(Result::ok).unwrap_or_default();
     let stderr = tokio::time::timeout(DRAIN_GRACE, stderr).await.ok().and_then(Result::ok).unwrap_or_default();
-    Ok(WorkerRun { records, ending, status, stdout, stderr, elapsed, strays, forged })
+    Ok(WorkerRun { records, ending, status, stdout, stderr, elapsed, strays, forged, cpu })
+}
+
+/// The processes that carry the worker's token, by pid.
+fn marked(token: &str) -> Vec<std::path::PathBuf> {
+    let needle = format!("{TOKEN_VAR}={token}\0");
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .map(|e| e.path())
+        .filter(|dir| std::fs::read(dir.join("environ")).is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes())))
+        .collect()
+}
+
+/// User plus system CPU time of every process that carries the worker's token, all threads
+/// included (`/proc/PID/stat`, fields 14 and 15); `None` if none could be read.
+fn cpu_time(token: &str) -> Option<Duration> {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks <= 0 {
+        return None;
+    }
+    let used: Vec<u64> = marked(token)
+        .iter()
+        .filter_map(|dir| {
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // The command name may hold spaces: count fields after its closing parenthesis,
+            // where field 3 (the state) comes first.
+            let mut fields = stat.rsplit_once(") ")?.1.split(' ');
+            let utime: u64 = fields.nth(11)?.parse().ok()?;
+            let stime: u64 = fields.next()?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .collect();
+    (!used.is_empty()).then(|| Duration::from_secs_f64(used.iter().sum::<u64>() as f64 / ticks as f64))
 }
 
 /// The environment variable that marks a worker's processes.
@@ -215,19 +298,13 @@ fn worker_token() -> String {
 /// Returns how many were killed. A process that replaced its environment escapes this; inside
 /// the bubblewrap sandbox, the worker's PID namespace takes everything down with it instead.
 fn sweep(token: &str) -> usize {
-    let needle = format!("{TOKEN_VAR}={token}\0");
     let mut killed = 0;
     for _ in 0..10 {
-        let Ok(entries) = std::fs::read_dir("/proc") else { return killed };
         let mut found = 0;
-        for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-            let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
-            if environ.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                // SAFETY: signalling a process that carries our worker's token.
-                if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
-                    found += 1;
-                }
+        for pid in marked(token).iter().filter_map(|dir| dir.file_name()?.to_str()?.parse::<i32>().ok()) {
+            // SAFETY: signalling a process that carries our worker's token.
+            if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                found += 1;
             }
         }
         if found == 0 {

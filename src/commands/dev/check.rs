@@ -28,7 +28,7 @@ use toml::Spanned;
 
 use crate::cargo_build::Cache;
 use crate::catalog::Catalog;
-use crate::commands::{current_exe, runtime, start, CommandError, Context};
+use crate::commands::{worker_exe, runtime, start, CommandError, Context};
 use crate::events::RunEvent;
 use crate::exit;
 use crate::reporter::{instructor_message, Reporter};
@@ -493,7 +493,7 @@ fn run(
     let runner = Runner {
         catalog: &cx.catalog,
         cache: Cache::locate(),
-        exe: current_exe()?,
+        exe: worker_exe()?,
         mode,
         color: false,
         jobs: std::thread::available_parallelism().map_or(1, usize::from),

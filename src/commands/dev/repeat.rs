@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::super::{current_exe, runtime, CommandError, Context};
+use super::super::{worker_exe, runtime, CommandError, Context};
 use crate::cargo_build::Cache;
 use crate::catalog::Catalog;
 use crate::runner::{Mode, Runner};
@@ -37,7 +37,7 @@ pub fn repeat(cx: &Context, paths: &[PathBuf], challenge: Option<&str>, runs: u3
     let runner = Runner {
         catalog: &catalog,
         cache: Cache::locate(),
-        exe: current_exe()?,
+        exe: worker_exe()?,
         mode: Mode::Grade,
         color: false,
         jobs: std::thread::available_parallelism().map_or(1, usize::from),

@@ -21,7 +21,7 @@ use super::panels;
 use super::tty::{self, RawTerminal};
 use super::view::{Panel, View};
 use crate::cargo_build::Cache;
-use crate::commands::{current_exe, runtime, CommandError, Context};
+use crate::commands::{worker_exe, runtime, CommandError, Context};
 use crate::progress::{Progress, Status};
 use crate::reporter::Reporter;
 use crate::results::SubmissionReport;
@@ -98,7 +98,7 @@ pub(in crate::commands) fn run(cx: &Context, query: &str, solution: Option<PathB
         )));
     }
     let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let exe = current_exe()?;
+    let exe = worker_exe()?;
     let runtime = runtime()?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let files = FileWatcher::start(&path, &tx)?;
@@ -127,7 +127,7 @@ fn write_error(e: std::io::Error) -> CommandError {
 
 struct Session<'a> {
     cx: &'a Context,
-    exe: PathBuf,
+    exe: crate::runner::WorkerExe,
     /// The challenge watched, as an index into the catalogue.
     index: usize,
     /// Its crate.
