@@ -195,11 +195,35 @@ fn fields(expect: &PartialStats, actual: &Stats) -> Vec<(&'static str, u64, u64)
     actual.fields().into_iter().zip(wanted).filter_map(|((name, a), e)| e.map(|e| (name, e, a))).collect()
 }
 
+/// Judges each run's history in turn: the first that fails fails the scenario.
 fn judge_history(config: &Config, check: &Check, observations: &[Observation]) -> Judgement {
-    let Some(Observation::History { events, enqueued, bad_sample, stats, dead, rounds, panic }) =
-        observations.iter().find(|o| matches!(o, Observation::History { .. }))
-    else {
-        return Judgement::Fail(Failure::new("the check reported no history"));
+    let histories: Vec<&Observation> = observations.iter().filter(|o| matches!(o, Observation::History { .. })).collect();
+    let (runs, expected) = match *check {
+        Check::FaultStorm { runs, .. } | Check::NoFailure { runs, .. } => (histories.len(), runs as usize),
+        Check::Poison { .. } | Check::Performance { .. } => (histories.len(), 1),
+    };
+    if runs < expected {
+        // The worker reports each run as it ends: fewer means it stopped without saying why.
+        return Judgement::Fail(Failure::new(format!("the check reported {runs} of its {expected} runs")));
+    }
+    let mut last = None;
+    for (run, history) in histories.into_iter().enumerate() {
+        match judge_run(config, check, history) {
+            Judgement::Fail(mut failure) if runs > 1 => {
+                failure.summary = format!("run {} of {runs}: {}", run + 1, failure.summary);
+                return Judgement::Fail(failure);
+            }
+            Judgement::Pass { note } => last = note,
+            other => return other,
+        }
+    }
+    let note = last.map(|note| if runs > 1 { format!("{runs} runs; the last: {note}") } else { note });
+    Judgement::Pass { note }
+}
+
+fn judge_run(config: &Config, check: &Check, history: &Observation) -> Judgement {
+    let Observation::History { events, enqueued, bad_sample, stats, dead, rounds, panic } = history else {
+        unreachable!("judge_history passes histories only")
     };
     if let Some(message) = panic {
         return Judgement::Panic(PanicReport::new(message.clone()));
@@ -211,7 +235,7 @@ fn judge_history(config: &Config, check: &Check, observations: &[Observation]) -
     let run = Run { config, events, enqueued: *enqueued, bad_sample: *bad_sample, stats: *stats, dead, end };
     let summary = match check {
         Check::FaultStorm { messages, consumers, .. } => format!("the fault storm: {messages} messages, {consumers} consumers, {rounds} rounds"),
-        Check::NoFailure { messages, consumers } => format!("{consumers} consumers acking every delivery of {messages} messages"),
+        Check::NoFailure { messages, consumers, .. } => format!("{consumers} consumers acking every delivery of {messages} messages"),
         Check::Poison { good } => format!("one consumer; a poison message ahead of {good} good ones"),
         Check::Performance { .. } => unreachable!("judged by timing"),
     };

@@ -220,6 +220,11 @@ pub enum Check {
         consumers: u32,
         /// Virtual time between rounds.
         step: Nanos,
+        /// Whole storms run, each on a fresh queue with the next seed (default 1): one that
+        /// breaks a property fails the scenario. A race that shows in most storms then shows in
+        /// every grade.
+        #[serde(default = "one")]
+        runs: u32,
     },
     /// A producer enqueues while `consumers` threads receive and ack at once, at one frozen
     /// instant: every id must be delivered exactly once.
@@ -228,6 +233,9 @@ pub enum Check {
         messages: u32,
         /// Consumer threads (1 to 16).
         consumers: u32,
+        /// Whole runs, each on a fresh queue (default 1), as for the storm.
+        #[serde(default = "one")]
+        runs: u32,
     },
     /// One poison message (always failing) ahead of `good` ones, one consumer: every good message
     /// must be acked at the first instant, and the poison dead-lettered after its last attempt.
@@ -269,13 +277,16 @@ impl CheckKind for Check {
 impl Check {
     fn validate(&self, config: &Config) -> Result<(), String> {
         let ok = match *self {
-            Check::FaultStorm { messages, consumers, step } => {
+            Check::FaultStorm { messages, consumers, step, runs } => {
                 (1..=100_000).contains(&messages)
                     && (1..=16).contains(&consumers)
                     && step.0 > 0
                     && config.backoff_base.0 > 0
+                    && (1..=100).contains(&runs)
             }
-            Check::NoFailure { messages, consumers } => (1..=1_000_000).contains(&messages) && (1..=16).contains(&consumers),
+            Check::NoFailure { messages, consumers, runs } => {
+                (1..=1_000_000).contains(&messages) && (1..=16).contains(&consumers) && (1..=100).contains(&runs)
+            }
             Check::Poison { good } => (1..=10_000).contains(&good) && config.backoff_base.0 > 0,
             Check::Performance { messages, consumers, trials, max_ratio } => {
                 messages > 0 && (1..=8).contains(&consumers) && trials > 0 && max_ratio >= 1.0
@@ -285,13 +296,17 @@ impl Check {
             return Ok(());
         }
         Err(match self {
-            Check::FaultStorm { .. } => "fault-storm needs messages = 1..100000, consumers = 1..16, a step above 0 and a backoff-base above 0",
-            Check::NoFailure { .. } => "no-failure needs messages = 1..1000000 and consumers = 1..16",
+            Check::FaultStorm { .. } => "fault-storm needs messages = 1..100000, consumers = 1..16, a step above 0, runs = 1..100 and a backoff-base above 0",
+            Check::NoFailure { .. } => "no-failure needs messages = 1..1000000, consumers = 1..16 and runs = 1..100",
             Check::Poison { .. } => "poison needs good = 1..10000 and a backoff-base above 0",
             Check::Performance { .. } => "performance needs messages, trials >= 1, consumers = 1..8 and max-ratio >= 1.0",
         }
         .to_owned())
     }
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A step script or a check.

@@ -96,19 +96,26 @@ pub fn run(
     emit: &mut dyn FnMut(Observation),
 ) -> Result<(), String> {
     match *check {
-        Check::FaultStorm { messages, consumers, step } => {
-            let queue = Queue::new(learner, host, config)?;
-            emit(Observation::Phase {
-                what: format!("the fault storm: {messages} messages, {consumers} consumers, rounds {step} apart"),
-            });
-            emit(storm(&queue, host, seed, messages as u64, consumers, step));
+        Check::FaultStorm { messages, consumers, step, runs } => {
+            for run in 0..runs {
+                let queue = Queue::new(learner, host, config)?;
+                emit(Observation::Phase {
+                    what: format!("fault storm {} of {runs}: {messages} messages, {consumers} consumers, rounds {step} apart", run + 1),
+                });
+                emit(storm(&queue, host, seed.wrapping_add(run as u64), messages as u64, consumers, step));
+            }
         }
-        Check::NoFailure { messages, consumers } => {
-            let queue = Queue::new(learner, host, config)?;
-            emit(Observation::Phase {
-                what: format!("{consumers} consumers receiving and acking while {messages} messages are enqueued"),
-            });
-            emit(no_failure(&queue, seed, messages as u64, consumers));
+        Check::NoFailure { messages, consumers, runs } => {
+            for run in 0..runs {
+                let queue = Queue::new(learner, host, config)?;
+                emit(Observation::Phase {
+                    what: format!(
+                        "run {} of {runs}: {consumers} consumers receiving and acking while {messages} messages are enqueued",
+                        run + 1
+                    ),
+                });
+                emit(no_failure(&queue, seed, messages as u64, consumers));
+            }
         }
         Check::Poison { good } => {
             let queue = Queue::new(learner, host, config)?;
