@@ -11,7 +11,7 @@ const HOSTILE: &[(&str, &str, &str)] = &[
     ("infinite-loop", "cpu-limit", "used more than 4s of CPU time"),
     ("panic-abort", "panic", "hostile panic that cannot unwind"),
     ("abort", "crash", "SIGABRT"),
-    ("deadlock", "timeout", "deadlock"),
+    ("deadlock", "timeout", "it was waiting, not computing"),
     ("segfault", "crash", "segmentation fault (SIGSEGV)"),
     ("main-stack-overflow", "crash", "stack overflow"),
     ("exit-zero", "exited", "std::process::exit"),
@@ -189,10 +189,43 @@ fn each_hostile_fixture_gets_its_verdict_contained_or_reported_and_the_run_goes_
     }
     // The same escapes unconfined: each one gets through, and is reported, not silently passed.
     let escapes: Vec<&str> = ESCAPES.iter().map(|(n, _, _)| *n).chain(["fork-bomb", "forged-records"]).collect();
-    grade_hostile(&escapes, false);
+    let doc = grade_hostile(&escapes, false);
+    // Unconfined, read-other reads all it tries but the catalogue: the worker executable has none.
+    let read = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with("read-other")).unwrap();
+    let message = read["scenarios"][0]["message"].as_str().unwrap();
+    for what in ["read a classmate's crate", "read a library another submission built", "read the hidden scenarios: "] {
+        assert!(message.contains(what), "unconfined, read-other should {what}: {message}");
+    }
+    assert!(!message.contains("catalogue"), "{message}");
     let mut second: Vec<String> = std::mem::take(&mut *heard.lock().unwrap());
     second.sort();
     assert_eq!(second, ["build-rs", "network"], "unconfined, both the build script and the worker get through");
+}
+
+/// The learner's code runs inside the worker and can read its executable: `challenge-worker` must
+/// carry none of the catalogue that `challenge` embeds (hidden scenarios, reference sources).
+#[test]
+fn the_worker_executable_carries_no_catalogue() {
+    let worker = std::fs::read(env!("CARGO_BIN_EXE_challenge-worker")).unwrap();
+    let full = std::fs::read(env!("CARGO_BIN_EXE_challenge")).unwrap();
+    let contains = |haystack: &[u8], needle: &str| haystack.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let repo = crate::support::repo();
+    let spec = std::fs::read_to_string(repo.join("challenges/03-connection-pool/challenge.toml")).unwrap();
+    let hidden: Vec<&str> = spec
+        .split("[[scenario]]")
+        .filter(|s| s.contains("visibility = \"hidden\""))
+        .filter_map(|s| s.lines().find_map(|l| l.strip_prefix("description = \"")))
+        .collect();
+    assert!(hidden.len() >= 3, "challenge 3 has hidden scenarios: {hidden:?}");
+    let reference = std::fs::read_to_string(repo.join("solutions/03-connection-pool/src/lib.rs")).unwrap();
+    let line = reference.lines().map(str::trim).find(|l| l.len() > 60 && !l.starts_with("//")).unwrap();
+    for needle in hidden.iter().map(|d| d.char_indices().nth(40).map_or(*d, |(i, _)| &d[..i])).chain([line, "[[scenario]]"]) {
+        assert!(contains(&full, needle), "challenge embeds {needle:?}, so this check can fail");
+        assert!(!contains(&worker, needle), "challenge-worker must not carry {needle:?}");
+    }
+    let run = challenge(&["test", "1", "--solution", "solutions/01-rate-limiter", "--sandbox", "--format", "json"]);
+    let doc = run.json();
+    assert!(doc["isolation"].as_str().unwrap().contains("workers run challenge-worker, which carries no catalogue"), "{}", doc["isolation"]);
 }
 
 #[test]
