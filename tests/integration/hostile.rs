@@ -217,7 +217,7 @@ fn the_worker_executable_carries_no_catalogue() {
         .filter_map(|s| s.lines().find_map(|l| l.strip_prefix("description = \"")))
         .collect();
     assert!(hidden.len() >= 3, "challenge 3 has hidden scenarios: {hidden:?}");
-    let reference = std::fs::read_to_string(repo.join("solutions/03-connection-pool/src/lib.rs")).unwrap();
+    let reference = std::fs::read_to_string(repo.join("solutions/03-connection-pool/src/pool.rs")).unwrap();
     let line = reference.lines().map(str::trim).find(|l| l.len() > 60 && !l.starts_with("//")).unwrap();
     for needle in hidden.iter().map(|d| d.char_indices().nth(40).map_or(*d, |(i, _)| &d[..i])).chain([line, "[[scenario]]"]) {
         assert!(contains(&full, needle), "challenge embeds {needle:?}, so this check can fail");
