@@ -98,7 +98,7 @@ pub fn run(
     match *check {
         Check::FaultStorm { messages, consumers, step, runs } => {
             for run in 0..runs {
-                let queue = Queue::new(learner, host, config)?;
+                let queue = fresh_queue(learner, host, config)?;
                 emit(Observation::Phase {
                     what: format!("fault storm {} of {runs}: {messages} messages, {consumers} consumers, rounds {step} apart", run + 1),
                 });
@@ -107,7 +107,7 @@ pub fn run(
         }
         Check::NoFailure { messages, consumers, runs } => {
             for run in 0..runs {
-                let queue = Queue::new(learner, host, config)?;
+                let queue = fresh_queue(learner, host, config)?;
                 emit(Observation::Phase {
                     what: format!(
                         "run {} of {runs}: {consumers} consumers receiving and acking while {messages} messages are enqueued",
@@ -142,6 +142,14 @@ pub fn run(
         }
     }
     Ok(())
+}
+
+/// A new queue on a clock set back to zero, for a run that starts over: the clock is rewound
+/// before the queue is made, so no queue ever sees time move backwards (one made while the clock
+/// still read the last run's end would take that end as "now" for the whole run).
+fn fresh_queue(learner: &'static MessageQueueTable, host: &'static Host, config: &Config) -> Result<Queue, String> {
+    host.set_time(Nanos(0));
+    Queue::new(learner, host, config)
 }
 
 /// Enqueues `messages` seeded payloads from the main thread; the payload of each id returned.
