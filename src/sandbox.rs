@@ -200,9 +200,11 @@ mod tests {
 
     #[test]
     fn sandboxed_commands_hide_before_they_bind() {
-        let dir = std::env::temp_dir();
+        // A hidden directory of its own, not the temp dir: where TMPDIR is /tmp the need below
+        // would lie inside it, and be bound by itself as well.
+        let hidden = tempfile::tempdir().unwrap();
         let jail = Isolation::Bubblewrap { bwrap: "/usr/bin/bwrap".into() };
-        let command = jail.command("cargo", &[Path::new("/work/own")], &[Path::new("/tmp/class/alice/lib.so")], &[dir.as_path()]);
+        let command = jail.command("cargo", &[Path::new("/work/own")], &[Path::new("/tmp/class/alice/lib.so")], &[hidden.path()]);
         let args: Vec<&OsStr> = command.as_std().get_args().collect();
         let tmpfs = args.iter().rposition(|a| *a == "--tmpfs").unwrap();
         let bind = args.iter().position(|a| *a == "--bind").unwrap();
@@ -212,6 +214,20 @@ mod tests {
         let ro = args.iter().rposition(|a| *a == "--ro-bind").unwrap();
         assert_eq!(args[ro + 1], "/tmp/class", "what is needed under /tmp is bound from its top directory");
         assert!(ro < tmpfs, "and before the hidden dirs' tmpfs, which may lie inside it");
+    }
+
+    #[test]
+    fn a_need_inside_a_hidden_directory_is_bound_alone_after_it() {
+        let hidden = tempfile::tempdir().unwrap();
+        let need = hidden.path().join("own.so");
+        std::fs::write(&need, b"").unwrap();
+        let jail = Isolation::Bubblewrap { bwrap: "/usr/bin/bwrap".into() };
+        let command = jail.command("cargo", &[], &[need.as_path()], &[hidden.path()]);
+        let args: Vec<&OsStr> = command.as_std().get_args().collect();
+        let hidden = hidden.path().canonicalize().unwrap();
+        let tmpfs = args.windows(2).position(|w| w[0] == "--tmpfs" && w[1] == hidden.as_os_str()).unwrap_or_else(|| panic!("{args:?}"));
+        let bound = args.iter().rposition(|a| *a == need.canonicalize().unwrap().as_os_str()).unwrap();
+        assert!(bound > tmpfs && args[bound - 2] == "--ro-bind", "the library is bound by itself, over the tmpfs: {args:?}");
     }
 
     #[test]
