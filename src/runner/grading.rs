@@ -191,9 +191,20 @@ impl Runner<'_> {
 
     /// Builds a submission: in grade mode privately, from the challenge's seed, so that no
     /// submission's build sees or changes what another's does; else in the shared target dir.
+    ///
+    /// The catalogue's own reference solution, graded as a submission (`grade solutions`), is
+    /// built once as the reference the timed scenarios load, and that one build serves both: it
+    /// is our code, not a stranger's, and a private build of it recompiled its dependencies each
+    /// grade (its workspace's lock file and profile are not the template's that seeds them).
     async fn build(&self, spec: &ChallengeSpec, path: &Path, shared: &PerChallenge) -> Result<cargo_build::Built, BuildError> {
         if self.mode != Mode::Grade {
             return cargo_build::build(&self.cache, path, self.color, Target::Shared, &self.hidden_from(path)).await;
+        }
+        if self.is_reference(spec, path) {
+            let started = std::time::Instant::now();
+            let library = crate::reference::library(self.catalog, &self.cache, spec).await?;
+            shared.references.borrow_mut().insert(spec.id, Ok(library.clone()));
+            return Ok(cargo_build::Built { library, duration: started.elapsed() });
         }
         let known = shared.seeds.borrow().get(&spec.id).cloned();
         let seed = match known {
@@ -205,6 +216,12 @@ impl Runner<'_> {
             }
         };
         cargo_build::build(&self.cache, path, self.color, Target::Private { seed: &seed }, &self.hidden_from(path)).await
+    }
+
+    /// Whether `path` is the catalogue's reference solution for `spec`.
+    fn is_reference(&self, spec: &ChallengeSpec, path: &Path) -> bool {
+        let canonical = |p: &Path| p.canonicalize().ok();
+        canonical(path).is_some_and(|p| Some(p) == canonical(&self.catalog.reference_dir(spec)))
     }
 
     /// Loads the library once; `Some(verdict)` when it cannot be used, which then applies to every
