@@ -10,6 +10,7 @@ mod dev;
 mod formats;
 mod grading;
 mod hostile;
+mod hostile_stage;
 mod install;
 mod learner;
 mod lru_cache;
