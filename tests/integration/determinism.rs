@@ -28,7 +28,7 @@ fn buggy_crates_get_the_same_untimed_verdicts_every_time() {
         args.extend(fixtures);
         let run = challenge(&args);
         assert_eq!(run.code, 0, "challenge {number}: an untimed verdict varied:\n{}\n{}", run.stdout, run.stderr);
-        assert!(run.stdout.contains(": 0 untimed scenarios varied"), "{}", run.stdout);
+        assert!(run.stdout.contains(": 0 untimed scenarios varied; 0 submissions had more than one score"), "{}", run.stdout);
     }
 }
 
@@ -45,6 +45,7 @@ fn references_graded_against_themselves_never_lose_a_point() {
         assert!(line.contains("each with one outcome"), "{line}");
         let timed = line.split_once("; timed: ").map(|(_, t)| t).unwrap_or_else(|| panic!("{reference} has timed scenarios: {line}"));
         assert!(!timed.contains("fail") && timed.contains(&format!("pass ×{RUNS}")), "{reference} lost points against itself: {line}");
+        assert!(line.ends_with(&format!("; score: 100.0% level 5 ×{RUNS}")), "{reference} scored below 100% in some run: {line}");
     }
 }
 

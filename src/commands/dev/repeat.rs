@@ -45,6 +45,8 @@ pub fn repeat(cx: &Context, paths: &[PathBuf], challenge: Option<&str>, runs: u3
     };
     // (submission, scenario) → outcomes, and which scenarios are timed.
     let mut seen: BTreeMap<(usize, String), (bool, Outcomes)> = BTreeMap::new();
+    // submission → its whole score (percent and level, as the gradebook shows them) → how many runs.
+    let mut scores: BTreeMap<usize, BTreeMap<String, u32>> = BTreeMap::new();
     let mut err = std::io::stderr();
     for run in 1..=runs {
         let mut quiet = crate::reporter::Fanout(Vec::new());
@@ -52,6 +54,8 @@ pub fn repeat(cx: &Context, paths: &[PathBuf], challenge: Option<&str>, runs: u3
             .block_on(runner.run(&submissions, &mut quiet))
             .map_err(CommandError::io("failed to run the scenarios"))?;
         for (index, report) in reports.iter().enumerate() {
+            let score = format!("{:.1}% level {}", report.score.percent, report.score.level);
+            *scores.entry(index).or_default().entry(score).or_default() += 1;
             let spec = &catalog.challenges[submissions[index].challenge];
             for result in &report.results {
                 let timed = spec.scenarios.iter().any(|s| s.name == result.name && s.body.needs_reference());
@@ -64,6 +68,7 @@ pub fn repeat(cx: &Context, paths: &[PathBuf], challenge: Option<&str>, runs: u3
     let mut out = std::io::stdout().lock();
     let write = |out: &mut dyn Write, line: String| writeln!(out, "{line}").map_err(CommandError::io("failed to write the report"));
     let mut varied = 0;
+    let mut score_varied = 0;
     for (index, submission) in submissions.iter().enumerate() {
         let mine: Vec<_> = seen.iter().filter(|((i, _), _)| *i == index).collect();
         let untimed_varied: Vec<String> = mine
@@ -81,13 +86,26 @@ pub fn repeat(cx: &Context, paths: &[PathBuf], challenge: Option<&str>, runs: u3
             format!("VARIED: {}", untimed_varied.join("; "))
         };
         let timed = if timed.is_empty() { String::new() } else { format!("; timed: {}", timed.join("; ")) };
-        write(&mut out, format!("{}: {verdict}{timed}", submission.path.display()))?;
+        let score = scores.get(&index).map(|s| describe_counts(s.iter())).unwrap_or_default();
+        score_varied += usize::from(scores.get(&index).is_some_and(|s| s.len() > 1));
+        write(&mut out, format!("{}: {verdict}{timed}; score: {score}", submission.path.display()))?;
     }
-    write(&mut out, format!("{runs} runs of {} submissions: {varied} untimed scenarios varied", submissions.len()))?;
+    write(
+        &mut out,
+        format!(
+            "{runs} runs of {} submissions: {varied} untimed scenarios varied; {score_varied} submissions had more than one score",
+            submissions.len()
+        ),
+    )?;
     Ok(if varied == 0 { crate::exit::PASSED } else { crate::exit::BELOW_PASS })
 }
 
 /// `pass ×20` or `pass ×19, fail ×1`.
 fn describe(outcomes: &Outcomes) -> String {
-    outcomes.iter().map(|((verdict, _), n)| format!("{verdict} ×{n}")).collect::<Vec<_>>().join(", ")
+    describe_counts(outcomes.iter().map(|((verdict, _), n)| (verdict, n)))
+}
+
+/// `what ×n`, joined: how often each distinct thing was seen.
+fn describe_counts<'a>(counts: impl Iterator<Item = (&'a String, &'a u32)>) -> String {
+    counts.map(|(what, n)| format!("{what} ×{n}")).collect::<Vec<_>>().join(", ")
 }
