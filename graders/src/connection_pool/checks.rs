@@ -44,6 +44,9 @@ fn case(name: impl Into<String>, pool: &Pool, outcomes: Vec<Outcome>, facts: Vec
     Observation::Case { name: name.into(), outcomes, facts, audit, after_close }
 }
 
+/// How long each connect takes in the broken-wakes-waiters check.
+const BROKEN_WAKES_CONNECT_MS: u64 = 5;
+
 /// Acquires `n` connections (with the config's timeout); stops at the first that fails.
 fn hold(pool: &Pool, n: u64) -> (Vec<Lease>, Option<Outcome>) {
     let mut leases = Vec::new();
@@ -206,10 +209,16 @@ pub fn run(
         }
         Check::BrokenWakesWaiters { threads } => {
             let pool = new_pool(config)?;
+            // Connects take long enough that the first callers' connects always overlap: a pool
+            // that lets them all past its room check then fails here every time, not only when
+            // the threads happen to interleave inside an instant connect.
+            pool.factory.set(Some(Behaviour::Slow(Nanos(BROKEN_WAKES_CONNECT_MS * MS))), None);
             let max = config.max_size;
             let served = AtomicU64::new(0);
             emit(Observation::Phase {
-                what: format!("{threads} callers on max-size {max}; the first {max} return their connections broken"),
+                what: format!(
+                    "{threads} callers on max-size {max}, each connect taking {BROKEN_WAKES_CONNECT_MS}ms; the first {max} return their connections broken"
+                ),
             });
             let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..threads)
