@@ -3,9 +3,10 @@
 //! proc macros are learner code too) and workers go through the same [`Isolation::command`].
 //!
 //! Inside the sandbox: no network (a fresh network namespace), `/` read-only, a private `/tmp`
-//! and `/dev/shm`, other submissions' directories hidden under empty tmpfs mounts, only the
-//! directories a step must write (a build's crate and target dirs) writable, a PID namespace that
-//! takes every process down with the worker, `--die-with-parent` and `--new-session` (so the
+//! and `/dev/shm`, other submissions' directories (those graded in the same run, and the crates
+//! beside each one: see [`crate::submissions::neighbours`]) hidden under empty tmpfs mounts,
+//! only the directories a step must write (a build's crate and target dirs) writable, a PID
+//! namespace that takes every process down with the worker, `--die-with-parent` and `--new-session` (so the
 //! learner's code cannot reach the grader's terminal). The rlimits apply in both cases.
 //!
 //! Hidden as well: the build cache's other libraries, and the catalogue, since workers run
@@ -134,7 +135,7 @@ impl Isolation {
     /// file reads as empty). Everything else outside `/tmp` is readable; what `needs` names (the
     /// program, a crate, a library to load) is made readable under `/tmp` by binding, read-only,
     /// the top directory under `/tmp` that holds it, and inside a hidden directory by binding it
-    /// alone.
+    /// alone. The program, given by an absolute path, is needed too.
     pub fn command(&self, program: impl AsRef<OsStr>, writable: &[&Path], needs: &[&Path], hidden: &[&Path]) -> tokio::process::Command {
         let Isolation::Bubblewrap { bwrap } = self else { return tokio::process::Command::new(program) };
         let mut command = tokio::process::Command::new(bwrap);
@@ -162,7 +163,9 @@ impl Isolation {
                 command.arg("--ro-bind").arg("/dev/null").arg(path);
             }
         }
-        for need in needs.iter().map(|n| absolute(n)).filter(|n| hidden.iter().any(|h| n.starts_with(h) && n != h)) {
+        let program_path = program_path.is_absolute().then_some(program_path);
+        let inside_hidden = |n: &PathBuf| hidden.iter().any(|h| n.starts_with(h) && n != h);
+        for need in needs.iter().copied().chain(program_path).map(absolute).filter(inside_hidden) {
             command.arg("--ro-bind").arg(&need).arg(&need);
         }
         for dir in writable {
@@ -228,6 +231,20 @@ mod tests {
         let tmpfs = args.windows(2).position(|w| w[0] == "--tmpfs" && w[1] == hidden.as_os_str()).unwrap_or_else(|| panic!("{args:?}"));
         let bound = args.iter().rposition(|a| *a == need.canonicalize().unwrap().as_os_str()).unwrap();
         assert!(bound > tmpfs && args[bound - 2] == "--ro-bind", "the library is bound by itself, over the tmpfs: {args:?}");
+    }
+
+    #[test]
+    fn a_program_inside_a_hidden_directory_is_bound_alone_after_it() {
+        let hidden = tempfile::tempdir().unwrap();
+        let program = hidden.path().join("challenge-worker");
+        std::fs::write(&program, b"").unwrap();
+        let jail = Isolation::Bubblewrap { bwrap: "/usr/bin/bwrap".into() };
+        let command = jail.command(&program, &[], &[], &[hidden.path()]);
+        let args: Vec<&OsStr> = command.as_std().get_args().collect();
+        let (program, hidden) = (program.canonicalize().unwrap(), hidden.path().canonicalize().unwrap());
+        let tmpfs = args.windows(2).position(|w| w[0] == "--tmpfs" && w[1] == hidden.as_os_str()).unwrap_or_else(|| panic!("{args:?}"));
+        let bound = args.windows(3).position(|w| w[0] == "--ro-bind" && w[1] == program.as_os_str()).unwrap_or_else(|| panic!("{args:?}"));
+        assert!(bound > tmpfs, "the worker executable is bound by itself, over its hidden directory: {args:?}");
     }
 
     #[test]

@@ -283,6 +283,77 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, DiscoveryError> {
     Ok(dirs)
 }
 
+/// The crates near a submission that are not part of it: other students' work, as far as the
+/// layout tells, for the sandbox to hide even when they are not graded in the same run. They are
+/// the crates beside it and beside the directory that holds it (`class/bob` beside
+/// `class/alice`; `class/bob/01-rate-limiter` beside `class/alice/01-rate-limiter`), less what
+/// its own build reads (its workspace's members and its path dependencies, as `cargo metadata`
+/// lists them) and any directory that holds a path in `keep` (the grader's own files).
+pub async fn neighbours(own: &Path, keep: &[&Path]) -> Vec<PathBuf> {
+    let own = own.canonicalize().unwrap_or_else(|_| own.to_owned());
+    let is_crate = |dir: &PathBuf| dir.join("Cargo.toml").is_file();
+    let children = |dir: &Path| subdirs(dir).unwrap_or_default();
+    let mut near: Vec<PathBuf> = Vec::new();
+    if let Some(parent) = own.parent() {
+        near.extend(children(parent).into_iter().filter(is_crate));
+        // Not a walk over all of `/` when the submission sits one level under it.
+        if let Some(grandparent) = parent.parent().filter(|g| g.parent().is_some()) {
+            for uncle in children(grandparent) {
+                if is_crate(&uncle) {
+                    near.push(uncle.clone());
+                }
+                near.extend(children(&uncle).into_iter().filter(is_crate));
+            }
+        }
+    }
+    let read = path_packages(&own).await;
+    let keep: Vec<PathBuf> = keep.iter().map(|k| k.canonicalize().unwrap_or_else(|_| k.to_path_buf())).collect();
+    near.sort();
+    near.dedup();
+    near.retain(|dir| {
+        !own.starts_with(dir)
+            && !dir.starts_with(&own)
+            && !read.iter().any(|r| r.starts_with(dir))
+            && !keep.iter().any(|k| k.starts_with(dir))
+    });
+    near
+}
+
+/// The directories of the path packages in the crate's build (its workspace's members and path
+/// dependencies), from `cargo metadata`, run outside any sandbox (it runs no build script).
+/// Empty when cargo cannot say; the build then reports what is wrong.
+async fn path_packages(own: &Path) -> Vec<PathBuf> {
+    #[derive(Deserialize)]
+    struct Metadata {
+        packages: Vec<Package>,
+        workspace_root: PathBuf,
+    }
+    #[derive(Deserialize)]
+    struct Package {
+        source: Option<String>,
+        manifest_path: PathBuf,
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = tokio::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(own.join("Cargo.toml"))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await;
+    let Some(metadata) = output.ok().and_then(|o| serde_json::from_slice::<Metadata>(&o.stdout).ok()) else {
+        return Vec::new();
+    };
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
+    metadata
+        .packages
+        .iter()
+        .filter(|p| p.source.is_none())
+        .filter_map(|p| p.manifest_path.parent().map(canonical))
+        .chain([canonical(&metadata.workspace_root)])
+        .collect()
+}
+
 /// A hash of a crate's sources (every file but `target/`, hidden entries and `Cargo.lock`, in
 /// path order), so a regrade can tell the same code from changed code. `Cargo.lock` is left out
 /// because cargo may write it during the build, which would make the same code look changed.
@@ -331,4 +402,57 @@ fn rust_sources(dir: &Path) -> Vec<String> {
         }
     }
     texts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A standalone crate at `dir`, depending on `deps` (sibling names) by path.
+    fn krate(dir: &Path, deps: &[&str]) {
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/lib.rs"), "").unwrap();
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        let deps: String = deps.iter().map(|d| format!("{d} = {{ path = \"../{d}\" }}\n")).collect();
+        let manifest = format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[dependencies]\n{deps}");
+        std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    }
+
+    /// `own`'s neighbours, relative to `root`.
+    fn neighbours_of(root: &Path, own: &Path, keep: &[&Path]) -> Vec<PathBuf> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let root = root.canonicalize().unwrap();
+        let mut near = runtime.block_on(neighbours(own, keep));
+        for dir in &mut near {
+            *dir = dir.strip_prefix(&root).unwrap().to_owned();
+        }
+        near
+    }
+
+    #[test]
+    fn classmates_beside_a_crate_are_its_neighbours_but_its_path_dependencies_are_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let class = tmp.path().join("class");
+        krate(&class.join("alice"), &["alice-util"]);
+        krate(&class.join("alice-util"), &[]);
+        krate(&class.join("bob"), &[]);
+        std::fs::create_dir_all(class.join("notes")).unwrap();
+        let near = neighbours_of(tmp.path(), &class.join("alice"), &[]);
+        assert_eq!(near, [PathBuf::from("class/bob")], "alice's own dependency stays; a directory without a crate is not one");
+        let keep = class.join("bob/target/release/challenge-worker");
+        assert!(neighbours_of(tmp.path(), &class.join("alice"), &[&keep]).is_empty(), "a directory holding the grader's own files is never hidden");
+    }
+
+    #[test]
+    fn a_student_per_directory_hides_the_other_students_crates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let class = tmp.path().join("class");
+        krate(&class.join("alice/01-rate-limiter"), &[]);
+        krate(&class.join("alice/02-lru-cache"), &[]);
+        krate(&class.join("bob/01-rate-limiter"), &[]);
+        krate(&class.join("carol"), &[]);
+        let near = neighbours_of(tmp.path(), &class.join("alice/01-rate-limiter"), &[]);
+        let expected = ["class/alice/02-lru-cache", "class/bob/01-rate-limiter", "class/carol"].map(PathBuf::from);
+        assert_eq!(near, expected);
+    }
 }

@@ -96,14 +96,17 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
     let mut reporter = super::test::reporters(cx, options.format, Detail::Instructor, to_grade.len());
     reporter.0.push(Box::new(GradebookSink::new(book, env, hashes, Box::new(std::io::stderr()))));
     let cache = Cache::locate();
+    let exe = worker_exe()?;
     // Each submission's code is kept from seeing the others' (their crates and what was built
-    // from them), the specs' hidden scenarios, the reference sources and the gradebook.
+    // from them), the specs' hidden scenarios, the reference sources, the gradebook, and this
+    // executable, which embeds the catalogue (workers run one that does not).
     let hidden = to_grade
         .iter()
         .map(|s| s.path.canonicalize().unwrap_or_else(|_| s.path.clone()))
         .chain(cx.catalog.spec_dir())
         .chain(cx.catalog.root.join("solutions").canonicalize().ok())
         .chain(cache.others_builds())
+        .chain(exe.catalogue_carrier())
         .chain(["", "-wal", "-shm", "-journal"].map(|suffix| {
             let mut path = options.gradebook.clone().into_os_string();
             path.push(suffix);
@@ -113,7 +116,7 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
     let runner = Runner {
         catalog: &cx.catalog,
         cache,
-        exe: worker_exe()?,
+        exe,
         mode: Mode::Grade,
         color: cx.color,
         jobs: options.jobs,

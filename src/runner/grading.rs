@@ -100,10 +100,28 @@ impl Runner<'_> {
         Ok(graded.into_iter().map(|(_, report)| report).collect())
     }
 
-    /// What the build and the workers of the submission in `own` must not see.
-    fn hidden_from(&self, own: &Path) -> Vec<&Path> {
+    /// What the build and the workers of the submission in `own` must not see: what `hidden`
+    /// names, and when grading in the sandbox, the crates beside it too (classmates' crates that
+    /// this run does not grade; see [`crate::submissions::neighbours`]).
+    async fn hidden_from(&self, own: &Path) -> Vec<PathBuf> {
         let own = own.canonicalize().unwrap_or_else(|_| own.to_owned());
-        self.hidden.iter().map(PathBuf::as_path).filter(|h| !own.starts_with(h) && !h.starts_with(&own)).collect()
+        let mut hidden: Vec<PathBuf> =
+            self.hidden.iter().filter(|h| !own.starts_with(h) && !h.starts_with(&own)).cloned().collect();
+        if self.mode == Mode::Grade && crate::sandbox::current().is_confined() {
+            let home = |var: &str| std::env::var_os(var).map(PathBuf::from);
+            let keep: Vec<PathBuf> =
+                [Some(self.cache.root.clone()), Some(self.exe.path().to_owned()), home("CARGO_HOME"), home("RUSTUP_HOME")]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            let keep: Vec<&Path> = keep.iter().map(PathBuf::as_path).collect();
+            for near in crate::submissions::neighbours(&own, &keep).await {
+                if !hidden.contains(&near) {
+                    hidden.push(near);
+                }
+            }
+        }
+        hidden
     }
 
     fn selected<'s>(&self, spec: &'s ChallengeSpec) -> Vec<&'s ScenarioSpec> {
@@ -132,13 +150,15 @@ impl Runner<'_> {
             scenarios: scenarios.len(),
         })?;
 
+        let hidden = self.hidden_from(path).await;
+        let hidden: Vec<&Path> = hidden.iter().map(PathBuf::as_path).collect();
         // A crate on a workspace's harness copy of another ABI would not load: never build it.
         let refused = submission.missing.clone().or_else(|| crate::workspace::stale_harness(path));
         let built = match refused {
             Some(reason) => Err(BuildFailure { message: reason, rendered: None }),
             None => {
                 let _shared = machine.read().await;
-                self.build(spec, path, shared).await
+                self.build(spec, path, shared, &hidden).await
             }
                 .map_err(|e| BuildFailure { message: e.to_string(), rendered: e.rendered().map(str::to_owned) }),
         };
@@ -158,7 +178,6 @@ impl Runner<'_> {
                 }
             }
             Ok(built) => {
-                let hidden = self.hidden_from(path);
                 let probe = self.probe(spec, &built.library, &hidden).await?;
                 for scenario in &scenarios {
                     report(RunEvent::ScenarioStarted { name: &scenario.name })?;
@@ -196,9 +215,15 @@ impl Runner<'_> {
     /// built once as the reference the timed scenarios load, and that one build serves both: it
     /// is our code, not a stranger's, and a private build of it recompiled its dependencies each
     /// grade (its workspace's lock file and profile are not the template's that seeds them).
-    async fn build(&self, spec: &ChallengeSpec, path: &Path, shared: &PerChallenge) -> Result<cargo_build::Built, BuildError> {
+    async fn build(
+        &self,
+        spec: &ChallengeSpec,
+        path: &Path,
+        shared: &PerChallenge,
+        hidden: &[&Path],
+    ) -> Result<cargo_build::Built, BuildError> {
         if self.mode != Mode::Grade {
-            return cargo_build::build(&self.cache, path, self.color, Target::Shared, &self.hidden_from(path)).await;
+            return cargo_build::build(&self.cache, path, self.color, Target::Shared, hidden).await;
         }
         if self.is_reference(spec, path) {
             let started = std::time::Instant::now();
@@ -215,7 +240,7 @@ impl Runner<'_> {
                 seed
             }
         };
-        cargo_build::build(&self.cache, path, self.color, Target::Private { seed: &seed }, &self.hidden_from(path)).await
+        cargo_build::build(&self.cache, path, self.color, Target::Private { seed: &seed }, hidden).await
     }
 
     /// Whether `path` is the catalogue's reference solution for `spec`.

@@ -74,14 +74,18 @@ fn each_hostile_fixture_gets_its_verdict_contained_or_reported_and_the_run_goes_
     let first: Vec<String> = std::mem::take(&mut *heard.lock().unwrap());
     if confined {
         assert_eq!(first, Vec::<String>::new(), "nothing reaches the loopback listener from the sandbox");
+        // Graded alone, read-other's classmates beside it are not in the run, and still hidden.
+        grade_hostile(&["read-other"], true);
     }
     // The same escapes unconfined: each one gets through, and is reported, not silently passed.
     let escapes: Vec<&str> = ESCAPES.iter().map(|(n, _, _)| *n).chain(["fork-bomb", "forged-records"]).collect();
     let doc = grade_hostile(&escapes, false);
-    // Unconfined, read-other reads all it tries but the catalogue: the worker executable has none.
+    // Unconfined, read-other reads all it tries but the catalogue in the worker executable, which
+    // has none; `challenge`'s own, beside it, is readable there (and hidden in the sandbox).
     let read = doc["submissions"].as_array().unwrap().iter().find(|s| s["path"].as_str().unwrap().ends_with("read-other")).unwrap();
     let message = read["scenarios"][0]["message"].as_str().unwrap();
-    for what in ["read a classmate's crate", "read a library another submission built", "read the hidden scenarios: "] {
+    let reads = ["read a classmate's crate", "read a library another submission built", "read the hidden scenarios: ", "in the grader's executable"];
+    for what in reads {
         assert!(message.contains(what), "unconfined, read-other should {what}: {message}");
     }
     assert!(!message.contains("catalogue"), "{message}");
