@@ -106,7 +106,7 @@ pub(super) fn run(cx: &Context, paths: &[PathBuf], options: &Options) -> Result<
         .chain(cx.catalog.spec_dir())
         .chain(cx.catalog.root.join("solutions").canonicalize().ok())
         .chain(cache.others_builds())
-        .chain(exe.catalogue_carrier())
+        .chain(exe.catalogue_carriers())
         .chain(["", "-wal", "-shm", "-journal"].map(|suffix| {
             let mut path = options.gradebook.clone().into_os_string();
             path.push(suffix);

@@ -40,14 +40,19 @@ impl WorkerExe {
 
     /// What carries the catalogue on disk when workers run another executable, for the sandbox
     /// to hide: the grader's own executable, or, where it sits in a cargo profile directory
-    /// (`target/release`), that whole directory, whose `deps/` holds a hard link to it and the
-    /// library it was linked from. The worker executable in it is bound back alone.
-    pub fn catalogue_carrier(&self) -> Option<PathBuf> {
-        let WorkerExe::Dedicated(_) = self else { return None };
-        let exe = std::env::current_exe().ok()?;
-        match exe.parent() {
-            Some(profile) if profile.join(".fingerprint").is_dir() => Some(profile.to_owned()),
-            _ => Some(exe),
+    /// (`target/release`), every profile directory of that target dir (`deps/` holds hard links
+    /// to the executable and the library it was linked from, and `target/debug` a build of its
+    /// own). The worker executable among them is bound back alone.
+    pub fn catalogue_carriers(&self) -> Vec<PathBuf> {
+        let WorkerExe::Dedicated(_) = self else { return Vec::new() };
+        let Ok(exe) = std::env::current_exe() else { return Vec::new() };
+        let is_profile = |dir: &Path| dir.join(".fingerprint").is_dir();
+        match exe.parent().filter(|p| is_profile(p)).and_then(Path::parent) {
+            Some(target) => {
+                let entries = std::fs::read_dir(target).into_iter().flatten().flatten();
+                entries.map(|e| e.path()).filter(|dir| is_profile(dir)).collect()
+            }
+            None => vec![exe],
         }
     }
 
