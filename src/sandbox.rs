@@ -220,31 +220,23 @@ mod tests {
     }
 
     #[test]
-    fn a_need_inside_a_hidden_directory_is_bound_alone_after_it() {
+    fn what_is_needed_inside_a_hidden_directory_is_bound_alone_after_it() {
+        // The learner's library, and the program itself (the worker executable in a hidden
+        // cargo profile dir).
         let hidden = tempfile::tempdir().unwrap();
-        let need = hidden.path().join("own.so");
+        let (need, program) = (hidden.path().join("own.so"), hidden.path().join("challenge-worker"));
         std::fs::write(&need, b"").unwrap();
+        std::fs::write(&program, b"").unwrap();
         let jail = Isolation::Bubblewrap { bwrap: "/usr/bin/bwrap".into() };
-        let command = jail.command("cargo", &[], &[need.as_path()], &[hidden.path()]);
+        let command = jail.command(&program, &[], &[need.as_path()], &[hidden.path()]);
         let args: Vec<&OsStr> = command.as_std().get_args().collect();
         let hidden = hidden.path().canonicalize().unwrap();
         let tmpfs = args.windows(2).position(|w| w[0] == "--tmpfs" && w[1] == hidden.as_os_str()).unwrap_or_else(|| panic!("{args:?}"));
-        let bound = args.iter().rposition(|a| *a == need.canonicalize().unwrap().as_os_str()).unwrap();
-        assert!(bound > tmpfs && args[bound - 2] == "--ro-bind", "the library is bound by itself, over the tmpfs: {args:?}");
-    }
-
-    #[test]
-    fn a_program_inside_a_hidden_directory_is_bound_alone_after_it() {
-        let hidden = tempfile::tempdir().unwrap();
-        let program = hidden.path().join("challenge-worker");
-        std::fs::write(&program, b"").unwrap();
-        let jail = Isolation::Bubblewrap { bwrap: "/usr/bin/bwrap".into() };
-        let command = jail.command(&program, &[], &[], &[hidden.path()]);
-        let args: Vec<&OsStr> = command.as_std().get_args().collect();
-        let (program, hidden) = (program.canonicalize().unwrap(), hidden.path().canonicalize().unwrap());
-        let tmpfs = args.windows(2).position(|w| w[0] == "--tmpfs" && w[1] == hidden.as_os_str()).unwrap_or_else(|| panic!("{args:?}"));
-        let bound = args.windows(3).position(|w| w[0] == "--ro-bind" && w[1] == program.as_os_str()).unwrap_or_else(|| panic!("{args:?}"));
-        assert!(bound > tmpfs, "the worker executable is bound by itself, over its hidden directory: {args:?}");
+        for path in [need, program] {
+            let path = path.canonicalize().unwrap();
+            let bound = args.windows(2).position(|w| w[0] == "--ro-bind" && w[1] == path.as_os_str()).unwrap_or_else(|| panic!("{path:?}: {args:?}"));
+            assert!(bound > tmpfs, "{path:?} is bound by itself, over the tmpfs: {args:?}");
+        }
     }
 
     #[test]
