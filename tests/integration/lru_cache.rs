@@ -38,6 +38,9 @@ const CONCURRENT: &[&str] = &[
     "loader-does-not-block-others",
     "linearizable",
     "linearizable-eight-threads",
+    // Two threads on one cache: racy-metrics' counters, stored outside the lock, bounce a cache
+    // line between them, which took it past the 3x ratio in 1 of 8 runs on a quiet machine.
+    "performance-two-threads",
 ];
 
 const GRADER: Grader = Grader {
