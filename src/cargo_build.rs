@@ -7,6 +7,11 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+/// The cargo to run: `$CARGO` (set when run under cargo, or by the user), else `cargo` on PATH.
+pub fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
 /// Where builds and built libraries are kept between runs.
 #[derive(Clone, Debug)]
 pub struct Cache {
@@ -256,7 +261,7 @@ impl Cargo<'_> {
 
     /// `cargo ARGS` for this crate and target dir; offline in the sandbox.
     async fn run(&self, args: &[&str]) -> Result<std::process::Output, BuildError> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let cargo = cargo_program();
         let isolation = crate::sandbox::current();
         let writable = [self.dir, self.target_dir];
         let mut command = isolation.command(&cargo, &writable, &[self.manifest], self.hidden);
@@ -285,7 +290,7 @@ impl Cargo<'_> {
         if crate::sandbox::current().is_confined() {
             // What the lock file names, into cargo's own cache. A failure here (offline, say) is
             // left for the offline build to explain.
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let cargo = cargo_program();
             let mut fetch = tokio::process::Command::new(&cargo);
             fetch.arg("fetch").arg("--quiet").arg("--manifest-path").arg(self.manifest).stdin(Stdio::null()).kill_on_drop(true);
             let _ = fetch.output().await;

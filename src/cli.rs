@@ -210,7 +210,8 @@ pub enum DevCommand {
         system: String,
     },
     /// Grade the same crates several times and check that no untimed scenario's verdict or
-    /// points ever change, and how the timed ones fared; exit 1 if any untimed one varied.
+    /// points ever change; print how the timed ones fared and each crate's score in every run;
+    /// exit 1 if any untimed one varied.
     #[command(after_help = "Examples:\n  challenge dev repeat --runs 20 solutions/01-rate-limiter\n  challenge dev repeat --runs 20 --challenge 4 tests/fixtures/buggy-queue/slow tests/fixtures/buggy-queue/correct")]
     Repeat {
         /// Crates (or directories of crates) to grade.

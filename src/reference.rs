@@ -38,7 +38,7 @@ pub fn prefetch(catalog: &Catalog) -> Result<(), String> {
     if catalog.origin.is_on_disk() {
         return Ok(());
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let cargo = crate::cargo_build::cargo_program();
     let mut problems = Vec::new();
     for spec in &catalog.challenges {
         let manifest = catalog.reference_dir(spec).join("Cargo.toml");

@@ -6,8 +6,9 @@
 //! and `/dev/shm`, other submissions' directories (those graded in the same run, and the crates
 //! beside each one: see [`crate::submissions::neighbours`]) hidden under empty tmpfs mounts,
 //! only the directories a step must write (a build's crate and target dirs) writable, a PID
-//! namespace that takes every process down with the worker, `--die-with-parent` and `--new-session` (so the
-//! learner's code cannot reach the grader's terminal). The rlimits apply in both cases.
+//! namespace that takes every process down with the worker, `--die-with-parent` and
+//! `--new-session` (so the learner's code cannot reach the grader's terminal). The rlimits apply
+//! in both cases.
 //!
 //! Hidden as well: the build cache's other libraries, and the catalogue, since workers run
 //! `challenge-worker`, which is linked without it (see [`WorkerExe`]). Where only `challenge`

@@ -333,8 +333,7 @@ async fn path_packages(own: &Path) -> Vec<PathBuf> {
         source: Option<String>,
         manifest_path: PathBuf,
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = tokio::process::Command::new(cargo)
+    let output = tokio::process::Command::new(crate::cargo_build::cargo_program())
         .args(["metadata", "--format-version", "1", "--manifest-path"])
         .arg(own.join("Cargo.toml"))
         .stdin(std::process::Stdio::null())
@@ -412,8 +411,9 @@ mod tests {
     fn krate(dir: &Path, deps: &[&str]) {
         std::fs::create_dir_all(dir.join("src")).unwrap();
         std::fs::write(dir.join("src/lib.rs"), "").unwrap();
-        let name = dir.file_name().unwrap().to_str().unwrap();
-        let deps: String = deps.iter().map(|d| format!("{d} = {{ path = \"../{d}\" }}\n")).collect();
+        // A package name may not start with a digit, as `01-rate-limiter` does.
+        let name = format!("crate-{}", dir.file_name().unwrap().to_str().unwrap());
+        let deps: String = deps.iter().map(|d| format!("{d} = {{ package = \"crate-{d}\", path = \"../{d}\" }}\n")).collect();
         let manifest = format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[dependencies]\n{deps}");
         std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     }
@@ -441,6 +441,23 @@ mod tests {
         assert_eq!(near, [PathBuf::from("class/bob")], "alice's own dependency stays; a directory without a crate is not one");
         let keep = class.join("bob/target/release/challenge-worker");
         assert!(neighbours_of(tmp.path(), &class.join("alice"), &[&keep]).is_empty(), "a directory holding the grader's own files is never hidden");
+    }
+
+    #[test]
+    fn the_other_members_of_a_submissions_workspace_are_not_hidden() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = tmp.path().join("class/alice");
+        for member in ["01-rate-limiter", "02-lru-cache"] {
+            krate(&ws.join(member), &[]);
+            // Members of the workspace below, not standalone.
+            let manifest = ws.join(member).join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest).unwrap().replace("[workspace]\n", "");
+            std::fs::write(&manifest, text).unwrap();
+        }
+        std::fs::write(ws.join("Cargo.toml"), "[workspace]\nmembers = [\"01-rate-limiter\", \"02-lru-cache\"]\n").unwrap();
+        krate(&tmp.path().join("class/bob"), &[]);
+        let near = neighbours_of(tmp.path(), &ws.join("01-rate-limiter"), &[]);
+        assert_eq!(near, [PathBuf::from("class/bob")], "cargo reads every member's manifest: hiding one would fail the build");
     }
 
     #[test]

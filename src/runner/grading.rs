@@ -150,10 +150,14 @@ impl Runner<'_> {
             scenarios: scenarios.len(),
         })?;
 
-        let hidden = self.hidden_from(path).await;
-        let hidden: Vec<&Path> = hidden.iter().map(PathBuf::as_path).collect();
         // A crate on a workspace's harness copy of another ABI would not load: never build it.
         let refused = submission.missing.clone().or_else(|| crate::workspace::stale_harness(path));
+        // What nothing runs for (a refused crate) needs nothing hidden.
+        let hidden = match refused {
+            Some(_) => Vec::new(),
+            None => self.hidden_from(path).await,
+        };
+        let hidden: Vec<&Path> = hidden.iter().map(PathBuf::as_path).collect();
         let built = match refused {
             Some(reason) => Err(BuildFailure { message: reason, rendered: None }),
             None => {
